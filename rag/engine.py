@@ -1,0 +1,319 @@
+"""The one engine API that the CLI (``python -m rag``, ``python -m ingest``)
+and the UI (``app.py``) are thin shells over.
+
+    engine = Engine(Config.from_env())
+    engine.rebuild()                       # corpus -> index
+    hits = engine.search("组织部门的职能是什么？")
+    answer = engine.ask("组织部门的职能是什么？")
+    for update in engine.ask_stream(question, history): ...
+
+The engine keeps the last good index in memory: a rebuild that fails, or an
+index on disk that cannot be read, never takes it away.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import shutil
+import threading
+import unicodedata
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterator, Sequence
+
+from ingest.build import BuildProgress, BuildReport, ProgressFn, build_index, corpus_changes
+from ingest.loaders import SUPPORTED_SUFFIXES, discover
+from rag.config import Config
+from rag.embedder import Embedder
+from rag.records import Answer, Hit
+from rag.retrieve import Retriever
+from rag.store import IndexMismatch, IndexProblem, IndexStore, read_manifest
+
+log = logging.getLogger(__name__)
+
+
+class QuestionError(ValueError):
+    """The question cannot be asked (empty); the message says why."""
+
+
+@dataclass(frozen=True)
+class IndexStatus:
+    """What the UI's status line and ``python -m rag status`` show."""
+
+    ready: bool
+    documents: int = 0
+    chunks: int = 0
+    built_at: str = ""
+    embedder: str = ""
+    message: str = ""                               # what is wrong, and what to do
+    changed: tuple[str, ...] = ()                   # corpus files changed since the build
+
+
+@dataclass(frozen=True)
+class DocumentStatus:
+    """A row of the Documents table."""
+
+    path: str
+    title: str
+    format: str
+    size: int
+    chunks: int
+    indexed_at: str
+    status: str              # "indexed" | "changed" | "new" | "failed" | "removed"
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class AnswerUpdate:
+    """A step of a streamed answer: the text so far; ``answer`` on the last."""
+
+    text: str
+    answer: Answer | None = None
+
+
+@dataclass
+class Turn:
+    """One exchange of a conversation, for follow-up questions."""
+
+    question: str
+    answer: Answer | str
+
+
+class Engine:
+    """Search, answer and rebuild over one corpus and index."""
+
+    def __init__(self, config: Config | None = None) -> None:
+        self.config = config or Config.from_env()
+        self._lock = threading.RLock()
+        self._store: IndexStore | None = None
+        self._retriever: Retriever | None = None
+        self._load_error = ""
+
+    # --- the index -------------------------------------------------------
+
+    @property
+    def embedder(self) -> Embedder:
+        return Embedder.from_config(self.config)
+
+    def retriever(self) -> Retriever:
+        """The retriever over the serving index; loads it on first use.
+
+        Raises :class:`IndexProblem` with a message for the user when there is
+        no usable index (and none was loaded before).
+        """
+        with self._lock:
+            if self._retriever is None:
+                self.reload()
+            if self._retriever is None:
+                raise IndexProblem(self._load_error)
+            return self._retriever
+
+    def reload(self) -> bool:
+        """Load the index on disk; on failure keep serving the one in memory."""
+        with self._lock:
+            try:
+                store = IndexStore.load(self.config.index_dir)
+                embedder = self.embedder
+                why = store.manifest.mismatch(embedder.name, embedder.dim, self.config.chunker_settings(),
+                                              self.config.lexical_tokenizer)
+                if why:
+                    raise IndexMismatch(f"the index in {self.config.index_dir} was {why}: "
+                                        "rebuild it with `python -m ingest --rebuild` (or Rebuild in the UI)")
+            except IndexProblem as exc:
+                self._load_error = str(exc)
+                log.warning("%s", exc)
+                return False
+            self._store = store
+            self._retriever = Retriever(store, embedder, self.config)
+            self._load_error = ""
+            return True
+
+    def status(self) -> IndexStatus:
+        with self._lock:
+            store = self._store
+            if store is None:
+                try:
+                    self.retriever()
+                    store = self._store
+                except IndexProblem:
+                    pass
+        if store is None:
+            return IndexStatus(ready=False, message=self._load_error)
+        m = store.manifest
+        return IndexStatus(ready=True, documents=len(m.documents), chunks=len(store.chunks), built_at=m.built_at,
+                           embedder=m.embedder, message=self._load_error,
+                           changed=tuple(corpus_changes(self.config, m)))
+
+    def rebuild(self, full: bool = False, progress: ProgressFn | None = None) -> BuildReport:
+        """Build (incrementally unless ``full``), publish, and start serving
+        the new index. On failure the old index keeps serving and the
+        exception (:class:`~ingest.build.BuildError` and others) propagates."""
+        report = build_index(self.config, full=full, progress=progress, embedder=self.embedder)
+        if not self.reload():
+            raise IndexProblem(self._load_error)
+        return report
+
+    def ensure_index(self, progress: ProgressFn | None = None) -> BuildReport | None:
+        """Build the index when it is missing, stale, or built with other
+        settings; None when it is already current."""
+        try:
+            manifest = read_manifest(self.config.index_dir)
+        except IndexProblem:
+            return self.rebuild(full=True, progress=progress)
+        embedder = self.embedder
+        if manifest.mismatch(embedder.name, embedder.dim, self.config.chunker_settings(),
+                             self.config.lexical_tokenizer):
+            return self.rebuild(full=True, progress=progress)
+        if corpus_changes(self.config, manifest):
+            return self.rebuild(progress=progress)
+        return None
+
+    # --- documents -------------------------------------------------------
+
+    def documents(self) -> list[DocumentStatus]:
+        """The corpus and the index side by side, one row per file."""
+        try:
+            manifest = read_manifest(self.config.index_dir)
+        except IndexProblem:
+            manifest = None
+        indexed = {d.path: d for d in manifest.documents} if manifest else {}
+        failed = {f.path: f.reason for f in manifest.failed} if manifest else {}
+        changed = set(corpus_changes(self.config, manifest))
+        rows = []
+        on_disk = set()
+        corpus = self.config.corpus_dir
+        for path in discover(corpus) if corpus.is_dir() else []:
+            rel = path.relative_to(corpus).as_posix()
+            on_disk.add(rel)
+            entry = indexed.get(rel)
+            if rel in failed:
+                status = "failed"
+            elif entry is None:
+                status = "new"
+            else:
+                status = "changed" if rel in changed else "indexed"
+            rows.append(DocumentStatus(rel, entry.title if entry else path.stem, path.suffix.lstrip(".").lower(),
+                                       path.stat().st_size, entry.chunks if entry else 0,
+                                       entry.indexed_at if entry else "", status, failed.get(rel, "")))
+        for rel, entry in indexed.items():
+            if rel not in on_disk:
+                rows.append(DocumentStatus(rel, entry.title, entry.format, entry.size, entry.chunks,
+                                           entry.indexed_at, "removed"))
+        return rows
+
+    def add_file(self, source: Path, name: str | None = None) -> str:
+        """Copy a file into the corpus under a safe name; returns its corpus
+        path. Raises ValueError for an unsupported type or an oversize file."""
+        name = safe_filename(name or source.name)
+        if Path(name).suffix.lower() not in SUPPORTED_SUFFIXES:
+            raise ValueError(f"{name}: unsupported file type; supported: {', '.join(sorted(SUPPORTED_SUFFIXES))}")
+        size = source.stat().st_size
+        if size > self.config.upload_max_mb * 1024 * 1024:
+            raise ValueError(f"{name}: {size / 1e6:.1f} MB is over the upload limit of "
+                             f"{self.config.upload_max_mb} MB (set --upload-max-mb to change it)")
+        self.config.corpus_dir.mkdir(parents=True, exist_ok=True)
+        target = self.config.corpus_dir / name
+        shutil.copyfile(source, target)
+        return name
+
+    def delete_document(self, rel: str) -> None:
+        """Remove a document from the corpus folder (the next rebuild drops
+        it from the index)."""
+        target = (self.config.corpus_dir / rel).resolve()
+        if self.config.corpus_dir.resolve() not in target.parents:
+            raise ValueError(f"{rel}: not a path inside the corpus folder")
+        target.unlink(missing_ok=True)
+
+    # --- asking ----------------------------------------------------------
+
+    def clean_question(self, question: str) -> tuple[str, list[str]]:
+        """The question stripped and capped at ``max_question_chars``, and
+        notes for the user about what was changed."""
+        question = (question or "").strip()
+        if not question:
+            raise QuestionError("the question is empty: type a question")
+        notes = []
+        limit = self.config.max_question_chars
+        if len(question) > limit:
+            question = question[:limit]
+            notes.append(f"the question was cut to its first {limit} characters")
+        return question, notes
+
+    def search(self, question: str, k: int | None = None) -> list[Hit]:
+        question, _ = self.clean_question(question)
+        return self.retriever().search(question, k)
+
+    def ask(self, question: str, history: Sequence[Turn] = ()) -> Answer:
+        """Answer ``question`` (with earlier turns for follow-ups)."""
+        final = None
+        for update in self.ask_stream(question, history):
+            final = update.answer or final
+        assert final is not None
+        return final
+
+    def ask_stream(self, question: str, history: Sequence[Turn] = ()) -> Iterator[AnswerUpdate]:
+        """Stream an answer: updates with the text so far, then the final
+        :class:`Answer` (verified citations) on the last update."""
+        from rag.answer import compose_answer
+
+        question, notes = self.clean_question(question)
+        standalone = self._standalone(question, history)
+        retriever = self.retriever()
+        hits = retriever.search(standalone)
+        if self.config.llm:
+            yield from self._ask_llm(question, standalone, hits, history, notes)
+            return
+        answer = compose_answer(standalone, hits, retriever.embedder, self.config,
+                                documents_text=lambda path: retriever.store.documents[path].text)
+        answer = self._finish(answer, question, standalone, notes)
+        text = ""
+        for piece in _pieces(answer.answer):
+            text += piece
+            yield AnswerUpdate(text)
+        yield AnswerUpdate(answer.answer, answer)
+
+    def _standalone(self, question: str, history: Sequence[Turn]) -> str:
+        if not history:
+            return question
+        from rag.conversation import rewrite_followup
+
+        return rewrite_followup(question, list(history))
+
+    def _ask_llm(self, question: str, standalone: str, hits: list[Hit], history: Sequence[Turn],
+                 notes: list[str]) -> Iterator[AnswerUpdate]:
+        from rag.answer import answer_from_generated
+        from rag.generate import build_prompt, make_generator
+
+        generator = make_generator(self.config)
+        text = ""
+        for token in generator.stream(build_prompt(standalone, hits, list(history))):
+            text += token
+            yield AnswerUpdate(text)
+        answer = answer_from_generated(standalone, text, hits, self.retriever().embedder, self.config)
+        yield AnswerUpdate(answer.answer, self._finish(answer, question, standalone, notes))
+
+    def _finish(self, answer: Answer, question: str, standalone: str, notes: list[str]) -> Answer:
+        answer.question = question
+        answer.standalone_question = standalone if standalone != question else None
+        answer.notes = notes + answer.notes
+        return answer
+
+
+_UNSAFE = re.compile(r"[^\w.\-() \u3000-\u303f\u4e00-\u9fff]+")
+
+
+def safe_filename(name: str) -> str:
+    """A file name that stays inside the corpus folder: no directories, no
+    leading dots, no control or shell characters; Chinese is kept."""
+    name = unicodedata.normalize("NFC", Path(name.replace("\\", "/")).name)
+    name = _UNSAFE.sub("_", name).strip(" ._") or "upload"
+    stem, suffix = Path(name).stem, Path(name).suffix
+    return (stem[:120] or "upload") + suffix.lower()
+
+
+def _pieces(text: str, size: int = 12) -> Iterator[str]:
+    """Split text for streaming display (the extractive answer is computed at
+    once; showing it progressively keeps the UI's feel uniform with an LLM)."""
+    for i in range(0, len(text), size):
+        yield text[i:i + size]
