@@ -1,0 +1,313 @@
+"""Chinese-aware BM25: the lexical retriever.
+
+Text is cut into terms by :func:`tokenize` and scored by ``bm25s`` (Lucene
+BM25, default k1 and b). The index is built once per corpus version, saved
+beside the dense index and loaded once per process; a query only tokenizes the
+question and sums precomputed term scores.
+
+Two tokenizer modes:
+
+- ``"jieba"``: jieba's search mode, which emits a long word *and* the shorter
+  dictionary words inside it (中华人民共和国 -> 中华, 人民, 共和国, ...), so a
+  question that names part of a compound still matches the passage.
+- ``"bigram"``: every CJK character and every pair of adjacent characters. It
+  needs no dictionary and never mis-segments a name, at the price of a larger
+  vocabulary and noisier matches.
+
+In both modes Latin letters and digits form plain word tokens, and the text is
+NFKC-normalised and lower-cased first, so full-width ``ＡＢＣ１２３`` finds
+``abc123``.
+"""
+
+from __future__ import annotations
+
+import errno
+import functools
+import json
+import logging
+import os
+import re
+import threading
+import unicodedata
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Iterable, Sequence
+
+import numpy as np
+
+if TYPE_CHECKING:
+    import bm25s
+
+MODES = ("jieba", "bigram")
+
+# Bump whenever tokenize() would cut the same text differently (stopwords,
+# regexes, jieba options): an index built by another version is then refused
+# at load, since its terms would no longer match the queries' terms.
+TOKENIZER_VERSION = 1
+
+FORMAT_VERSION = 1
+META_FILE = "lexical.json"
+
+# Function words that carry no topic. Questions are full of them (什么, 哪些,
+# how, what), and a term that is rare in the corpus but frequent in questions
+# would otherwise pull in passages that happen to ask something. Kept short on
+# purpose: words such as 地 (ground) or 之 (in names) are ambiguous and stay.
+STOPWORDS_ZH = frozenset(
+    "的 了 是 在 和 与 及 或 等 也 都 就 这 那 这个 那个 "
+    "什么 哪些 哪个 哪里 怎么 怎样 如何 为什么 为何 多少 谁 吗 呢 吧 啊 呀".split()
+)
+STOPWORDS_EN = frozenset(
+    "a an the of to in on at for by with from and or is are was were be been "
+    "it its this that these those what which who whom how why when where do does did".split()
+)
+STOPWORDS = STOPWORDS_ZH | STOPWORDS_EN
+
+# CJK ideographs: the unified block, extension A, compatibility ideographs and
+# the supplementary-plane extensions.
+_HAN = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f"
+# A run of ideographs, or a run of other letters/digits (``\w`` minus ``_`` and
+# ideographs). Everything else (punctuation, spaces, symbols) separates tokens.
+_RUN = re.compile(rf"([{_HAN}]+)|([^\W_{_HAN}]+)")
+
+
+class LexicalIndexError(ValueError):
+    """A saved lexical index that cannot be used (corrupt, or built by an
+    incompatible tokenizer); the message says why. Rebuild the index."""
+
+
+@dataclass(frozen=True)
+class LexicalMatch:
+    """One BM25 result: ``index`` is the row of the text given to
+    :meth:`LexicalIndex.build`, ``score`` its BM25 score (always > 0)."""
+
+    index: int
+    score: float
+
+
+# --- tokenizer -----------------------------------------------------------
+
+_jieba_lock = threading.Lock()
+_jieba_tokenizer = None
+
+
+def _jieba():
+    """jieba's tokenizer, loaded once per process and quietly.
+
+    A private ``jieba.Tokenizer`` rather than the module-level one, so words
+    that other code adds to jieba's global dictionary cannot change our terms.
+    """
+    global _jieba_tokenizer
+    if _jieba_tokenizer is None:
+        with _jieba_lock:
+            if _jieba_tokenizer is None:
+                import jieba
+
+                # jieba announces its dictionary load ("Building prefix dict...")
+                # through its logger; only real problems should be heard.
+                jieba.setLogLevel(logging.WARNING)
+                tokenizer = jieba.Tokenizer()
+                tokenizer.initialize()
+                _jieba_tokenizer = tokenizer
+    return _jieba_tokenizer
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _jieba_run(run: str) -> tuple[str, ...]:
+    # Runs are clauses between punctuation; overlapping chunks and repeated
+    # boilerplate (headers, footers) repeat them, so caching saves real time.
+    # HMM off: its guesses at unknown words depend on the surrounding clause,
+    # so a name could be cut one way in the passage and another in the
+    # question; dictionary words plus search-mode sub-words match consistently.
+    return tuple(_jieba().lcut_for_search(run, HMM=False))
+
+
+def _bigram_run(run: str) -> tuple[str, ...]:
+    return tuple(run) + tuple(run[i:i + 2] for i in range(len(run) - 1))
+
+
+def tokenize(text: str, mode: str = "jieba") -> list[str]:
+    """The BM25 terms of ``text``, in order (repeats kept: they are term counts).
+
+    ``mode`` is "jieba" (jieba search mode on CJK runs) or "bigram" (CJK
+    character unigrams and bigrams). Latin letters and digits become plain word
+    tokens; punctuation, whitespace and :data:`STOPWORDS` are dropped.
+    """
+    if mode == "jieba":
+        cut_han = _jieba_run
+    elif mode == "bigram":
+        cut_han = _bigram_run
+    else:
+        raise ValueError(f"unknown lexical tokenizer {mode!r}: use one of {', '.join(MODES)}")
+    normal = unicodedata.normalize("NFKC", text).lower()
+    tokens: list[str] = []
+    for match in _RUN.finditer(normal):
+        han, word = match.groups()
+        if han:
+            tokens.extend(t for t in cut_han(han) if t not in STOPWORDS)
+        elif word not in STOPWORDS:
+            tokens.append(word)
+    return tokens
+
+
+def tokenize_many(texts: Iterable[str], mode: str = "jieba") -> list[list[str]]:
+    """:func:`tokenize` over many texts, for building an index.
+
+    jieba's dictionary is loaded once up front and clauses seen before are
+    served from cache, so ~10k passages take seconds.
+    """
+    if mode == "jieba":
+        _jieba()
+    return [tokenize(text, mode) for text in texts]
+
+
+# --- index ---------------------------------------------------------------
+
+
+class LexicalIndex:
+    """A BM25 index over a fixed list of texts; rows are their positions."""
+
+    def __init__(self, bm25: "bm25s.BM25", mode: str, size: int) -> None:
+        # Use build() or load(); this only wraps a ready bm25s.BM25.
+        self._bm25 = bm25
+        self._vocab: dict[str, int] = bm25.vocab_dict
+        self.mode = mode
+        self._size = size
+
+    @classmethod
+    def build(cls, texts: Sequence[str], mode: str = "jieba") -> "LexicalIndex":
+        """Tokenize ``texts`` (in one batch) and build their BM25 index."""
+        import bm25s
+
+        corpus_tokens = tokenize_many(texts, mode)
+        bm25 = bm25s.BM25(method="lucene", backend="numpy")
+        with warnings.catch_warnings():
+            # An empty corpus averages zero lengths; the index is still valid
+            # (it finds nothing), so numpy's "mean of empty slice" is noise.
+            warnings.simplefilter("ignore", RuntimeWarning)
+            # No empty-token entry: we drop unknown query terms ourselves and
+            # never call bm25s' retrieve(), which is what that entry is for.
+            bm25.index(corpus_tokens, create_empty_token=False, show_progress=False)
+        return cls(bm25, mode, len(texts))
+
+    def __len__(self) -> int:
+        return self._size
+
+    @property
+    def vocabulary_size(self) -> int:
+        return len(self._vocab)
+
+    def search(self, query: str, k: int) -> list[LexicalMatch]:
+        """The ``k`` best rows for ``query``, best first.
+
+        Only rows that share at least one term with the query are returned, so
+        there may be fewer than ``k``; none at all when the query is empty or
+        none of its terms occurs in the corpus. Ties keep row order.
+        """
+        if k <= 0 or self._size == 0:
+            return []
+        ids = [self._vocab[t] for t in tokenize(query, self.mode) if t in self._vocab]
+        if not ids:
+            return []
+        scores = self._bm25.get_scores_from_ids(ids)
+        rows = np.flatnonzero(scores > 0)
+        # A stable sort of the matching rows only: exact ties (the same terms
+        # in passages of the same length) then come out in corpus order.
+        order = rows[np.argsort(-scores[rows], kind="stable")][:k]
+        return [LexicalMatch(int(i), float(scores[i])) for i in order]
+
+    # --- persistence -------------------------------------------------------
+
+    def save(self, folder: Path) -> None:
+        """Write the index into ``folder`` (created if needed).
+
+        The metadata file is written last, so a save that stops halfway
+        leaves a folder that :meth:`load` refuses rather than misreads.
+        """
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        meta_path = folder / META_FILE
+        meta_path.unlink(missing_ok=True)
+        self._bm25.save(folder, show_progress=False)
+        meta = {
+            "format": FORMAT_VERSION,
+            "mode": self.mode,
+            "tokenizer_version": TOKENIZER_VERSION,
+            "jieba": _jieba_version() if self.mode == "jieba" else None,
+            "documents": self._size,
+            "vocabulary": len(self._vocab),
+            "bm25": {"method": self._bm25.method, "k1": self._bm25.k1, "b": self._bm25.b},
+        }
+        tmp = meta_path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(meta, ensure_ascii=False, indent=1), encoding="utf-8")
+        os.replace(tmp, meta_path)
+
+    @classmethod
+    def load(cls, folder: Path, mode: str | None = None) -> "LexicalIndex":
+        """Load an index written by :meth:`save`.
+
+        Raises ``FileNotFoundError`` when there is no (complete) index in
+        ``folder``, and :class:`LexicalIndexError` when it is corrupt, was
+        built with another tokenizer version, or (if ``mode`` is given) with
+        another tokenizer mode.
+        """
+        import bm25s
+
+        folder = Path(folder)
+        meta_path = folder / META_FILE
+        if not meta_path.is_file():
+            raise FileNotFoundError(errno.ENOENT, f"no lexical index in {folder} (or its save did not finish): "
+                                    "build the index", str(meta_path))
+        try:
+            meta = json.loads(meta_path.read_text(encoding="utf-8"))
+            saved_mode = meta["mode"]
+            size = int(meta["documents"])
+            versions = (meta["format"], meta["tokenizer_version"])
+        except (ValueError, KeyError, TypeError) as exc:
+            raise LexicalIndexError(f"lexical index {folder}: unreadable {META_FILE} ({exc})") from exc
+        if saved_mode not in MODES:
+            raise LexicalIndexError(f"lexical index {folder}: unknown tokenizer mode {saved_mode!r}")
+        if mode is not None and mode != saved_mode:
+            raise LexicalIndexError(f"lexical index {folder} was built with tokenizer {saved_mode!r}, "
+                                    f"not {mode!r}: rebuild the index")
+        if versions != (FORMAT_VERSION, TOKENIZER_VERSION):
+            raise LexicalIndexError(f"lexical index {folder} has format/tokenizer version {versions}, this code "
+                                    f"{(FORMAT_VERSION, TOKENIZER_VERSION)}: rebuild the index")
+        if saved_mode == "jieba" and meta.get("jieba") != _jieba_version():
+            raise LexicalIndexError(f"lexical index {folder} was cut with jieba {meta.get('jieba')}, "
+                                    f"installed is {_jieba_version()}: rebuild the index")
+        try:
+            bm25 = bm25s.BM25.load(folder, mmap=False, show_progress=False)
+        except FileNotFoundError:
+            raise
+        except (ValueError, KeyError, TypeError, OSError) as exc:
+            raise LexicalIndexError(f"lexical index {folder} is unreadable ({exc}): rebuild the index") from exc
+        _check_consistent(folder, bm25, size)
+        return cls(bm25, saved_mode, size)
+
+
+def _check_consistent(folder: Path, bm25: "bm25s.BM25", size: int) -> None:
+    """Cheap structural checks, so a damaged file fails at load and not as a
+    wrong ranking or an IndexError in the middle of a query."""
+    scores = bm25.scores
+    data, indices, indptr = scores["data"], scores["indices"], scores["indptr"]
+    vocab = bm25.vocab_dict
+    problem = None
+    if scores["num_docs"] != size:
+        problem = f"{scores['num_docs']} documents in the BM25 files, {size} in {META_FILE}"
+    elif len(indptr) != len(vocab) + 1 or (len(indptr) and indptr[-1] != len(data)):
+        problem = f"term table does not match the vocabulary ({len(indptr)} offsets, {len(vocab)} terms)"
+    elif len(indices) != len(data):
+        problem = "score and document arrays differ in length"
+    elif len(indices) and (indices.min() < 0 or indices.max() >= size):
+        problem = "document numbers out of range"
+    elif vocab and (min(vocab.values()) < 0 or max(vocab.values()) >= len(vocab)):
+        problem = "term ids out of range"
+    if problem:
+        raise LexicalIndexError(f"lexical index {folder} is corrupt: {problem}: rebuild the index")
+
+
+def _jieba_version() -> str:
+    import jieba
+
+    return str(jieba.__version__)
