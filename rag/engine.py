@@ -307,7 +307,7 @@ def safe_filename(name: str) -> str:
     """A file name that stays inside the corpus folder: no directories, no
     leading dots, no control or shell characters; Chinese is kept."""
     name = unicodedata.normalize("NFC", Path(name.replace("\\", "/")).name)
-    name = _UNSAFE.sub("_", name).strip(" ._") or "upload"
+    name = _UNSAFE.sub("_", name).strip(" .") or "upload"
     stem, suffix = Path(name).stem, Path(name).suffix
     return (stem[:120] or "upload") + suffix.lower()
 

@@ -1,0 +1,60 @@
+"""Shared fixtures: the real embedder and a real index of the bundled essay.
+
+Every test that needs an index builds it in a temporary folder; the project's
+own ``index/`` is never touched by the tests.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(PROJECT_ROOT))
+
+from rag.config import Config  # noqa: E402
+
+SHARED_DATA = Path(os.environ.get("RAG_SHARED_DATA", PROJECT_ROOT.parent / "shared" / "data"))
+ESSAY = PROJECT_ROOT / "corpus" / "innovating-organizational-work.txt"
+
+
+def make_config(corpus: Path, index: Path, **overrides) -> Config:
+    """A Config for a test's own corpus and index folders, defaults otherwise
+    (RAG_* variables of the developer's shell are deliberately ignored)."""
+    return Config.from_env({}, corpus_dir=corpus, index_dir=index, **overrides)
+
+
+@pytest.fixture(scope="session")
+def essay_corpus(tmp_path_factory) -> Path:
+    """A copy of the bundled corpus folder."""
+    folder = tmp_path_factory.mktemp("essay-corpus")
+    shutil.copy(ESSAY, folder / ESSAY.name)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def essay_config(essay_corpus, tmp_path_factory) -> Config:
+    """A Config whose index of the essay is built (once per test session)."""
+    from ingest.build import build_index
+
+    config = make_config(essay_corpus, tmp_path_factory.mktemp("essay-index"))
+    build_index(config)
+    return config
+
+
+@pytest.fixture(scope="session")
+def essay_engine(essay_config):
+    from rag.engine import Engine
+
+    return Engine(essay_config)
+
+
+@pytest.fixture(scope="session")
+def seed_questions() -> list[dict]:
+    path = SHARED_DATA / "seed_dev_qa.jsonl"
+    return [json.loads(line) for line in path.read_text("utf-8").splitlines() if line.strip()]

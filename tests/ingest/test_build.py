@@ -1,0 +1,160 @@
+"""ingest.build: incremental, resumable, atomic index builds with the real
+embedder, FAISS and BM25."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+
+from conftest import ESSAY, make_config
+from ingest.build import BuildError, build_index, corpus_changes
+from rag.embedder import Embedder
+from rag.store import IndexCorrupt, IndexMissing, IndexStore, current_version, read_manifest
+
+ESSAY_TEXT = ESSAY.read_text("utf-8")
+# Two small documents cut from the essay keep these builds quick.
+PART_A = ESSAY_TEXT[:1500]
+PART_B = ESSAY_TEXT[6000:7500]
+
+
+@pytest.fixture()
+def small(tmp_path):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "a.txt").write_text(PART_A, "utf-8")
+    (corpus / "b.txt").write_text(PART_B, "utf-8")
+    return make_config(corpus, tmp_path / "index")
+
+
+def test_every_chunk_is_verbatim_at_its_offsets_in_the_built_index(essay_config):
+    store = IndexStore.load(essay_config.index_dir)
+    assert store.chunks, "the essay produced no chunks"
+    for chunk in store.chunks:
+        assert store.documents[chunk.doc].text[chunk.start:chunk.end] == chunk.text
+    assert store.documents["innovating-organizational-work.txt"].text == ESSAY_TEXT
+
+
+def test_manifest_records_embedder_chunker_and_document_hashes(essay_config):
+    import hashlib
+
+    manifest = read_manifest(essay_config.index_dir)
+    assert manifest.embedder == "multilingual-e5-small" and manifest.dim == 384
+    assert manifest.chunker == {"chunk_size": 300, "chunk_overlap": 1}
+    (entry,) = manifest.documents
+    assert entry.sha256 == hashlib.sha256(ESSAY.read_bytes()).hexdigest()
+    assert entry.metadata.get("date", "").startswith("2022-11-18")
+
+
+def test_second_build_reuses_every_unchanged_document(small):
+    first = build_index(small)
+    assert sorted(first.embedded_documents) == ["a.txt", "b.txt"]
+    second = build_index(small)
+    assert second.embedded_documents == [] and sorted(second.reused_documents) == ["a.txt", "b.txt"]
+    assert second.chunks == first.chunks
+
+
+def test_changed_added_and_removed_documents_are_seen_and_only_new_text_embedded(small):
+    build_index(small)
+    (small.corpus_dir / "b.txt").write_text(PART_B + "\n新增的一句话。", "utf-8")
+    (small.corpus_dir / "c.md").write_text("# 新文件\n\n青松湖位于北岭县东侧。", "utf-8")
+    (small.corpus_dir / "a.txt").unlink()
+    assert sorted(corpus_changes(small, read_manifest(small.index_dir))) == ["a.txt", "b.txt", "c.md"]
+
+    report = build_index(small)
+    assert sorted(report.embedded_documents) == ["b.txt", "c.md"] and report.reused_documents == []
+    store = IndexStore.load(small.index_dir)
+    assert {c.doc for c in store.chunks} == {"b.txt", "c.md"}
+    assert [c.id for c in store.chunks] == list(range(len(store.chunks)))
+    assert corpus_changes(small, store.manifest) == []
+
+
+def test_failed_build_leaves_the_serving_index_intact_and_resumes(small, monkeypatch):
+    build_index(small)
+    serving = current_version(small.index_dir)
+    before = IndexStore.load(small.index_dir).chunks
+
+    (small.corpus_dir / "a.txt").write_text(PART_A + "\n第一处修改。", "utf-8")
+    (small.corpus_dir / "b.txt").write_text(PART_B + "\n第二处修改。", "utf-8")
+    embedder = Embedder.from_config(small)
+    real = embedder.embed_passages
+    calls = []
+
+    def fail_on_second_document(texts, progress=None):
+        calls.append(len(texts))
+        if len(calls) == 2:
+            raise RuntimeError("simulated crash while embedding")
+        return real(texts, progress)
+
+    monkeypatch.setattr(embedder, "embed_passages", fail_on_second_document)
+    with pytest.raises(RuntimeError, match="simulated crash"):
+        build_index(small)
+    assert current_version(small.index_dir) == serving
+    assert IndexStore.load(small.index_dir).chunks == before
+
+    # The rerun embeds only the document the crash interrupted.
+    calls.clear()
+    report = build_index(small)
+    assert len(calls) == 1
+    assert sorted(report.embedded_documents) == ["a.txt", "b.txt"]
+    assert not (small.index_dir / ".staging").exists()
+
+
+def test_empty_corpus_is_a_clear_error_and_keeps_the_old_index(small):
+    build_index(small)
+    serving = current_version(small.index_dir)
+    for f in small.corpus_dir.iterdir():
+        f.unlink()
+    with pytest.raises(BuildError, match="no indexable documents"):
+        build_index(small)
+    assert current_version(small.index_dir) == serving
+
+
+def test_missing_corpus_folder_is_a_clear_error(tmp_path):
+    config = make_config(tmp_path / "nowhere", tmp_path / "index")
+    with pytest.raises(BuildError, match="does not exist"):
+        build_index(config)
+
+
+def test_undecodable_file_is_skipped_with_its_reason_and_the_rest_built(small):
+    (small.corpus_dir / "broken.txt").write_bytes(b"\x00\x01\x02binary\xff\xfe" * 50)
+    report = build_index(small)
+    assert [f.path for f in report.failed] == ["broken.txt"]
+    assert sorted(IndexStore.load(small.index_dir).manifest.documents[i].path for i in range(2)) == ["a.txt", "b.txt"]
+    assert read_manifest(small.index_dir).failed[0].path == "broken.txt"
+
+
+def test_full_rebuild_embeds_everything_again(small):
+    build_index(small)
+    report = build_index(small, full=True)
+    assert sorted(report.embedded_documents) == ["a.txt", "b.txt"]
+
+
+def test_old_versions_are_removed_after_publishing(small):
+    build_index(small)
+    build_index(small, full=True)
+    assert len(list(small.index_dir.glob("v-*"))) == 1
+
+
+def test_missing_or_corrupt_index_files_are_named_in_the_error(small):
+    with pytest.raises(IndexMissing, match="python -m ingest"):
+        IndexStore.load(small.index_dir)
+    build_index(small)
+    folder = current_version(small.index_dir)
+    (folder / "dense.faiss").unlink()
+    with pytest.raises(IndexCorrupt, match="dense.faiss"):
+        IndexStore.load(small.index_dir)
+    shutil.rmtree(folder)
+    with pytest.raises(IndexCorrupt, match="not an index folder"):
+        IndexStore.load(small.index_dir)
+
+
+def test_chunk_table_rows_match_vectors(small):
+    build_index(small)
+    folder = current_version(small.index_dir)
+    rows = (folder / "chunks.jsonl").read_text("utf-8").splitlines()
+    store = IndexStore.load(small.index_dir)
+    assert len(rows) == store.vectors.shape[0] == store.dense.ntotal
+    first = json.loads(rows[0])
+    assert set(first) >= {"id", "doc", "title", "section", "start", "end", "text"}

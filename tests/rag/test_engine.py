@@ -1,0 +1,92 @@
+"""rag.engine: the API the CLI and the UI share, and its handling of bad input."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+from conftest import make_config
+from rag.engine import Engine, QuestionError, safe_filename
+from rag.store import CURRENT, IndexMissing, IndexProblem
+
+
+def test_search_returns_typed_hits_ranked_from_one(essay_engine):
+    hits = essay_engine.search("党的代表大会提出了什么宏伟目标？", k=3)
+    assert [h.rank for h in hits] == [1, 2, 3]
+    assert all(h.chunk.doc == "innovating-organizational-work.txt" for h in hits)
+    assert hits[0].score >= hits[1].score >= hits[2].score
+
+
+def test_empty_question_is_refused_with_a_message(essay_engine):
+    with pytest.raises(QuestionError, match="empty"):
+        essay_engine.ask("   ")
+
+
+def test_overlong_question_is_truncated_with_a_note(essay_engine):
+    limit = essay_engine.config.max_question_chars
+    answer = essay_engine.ask("组织工作" * limit)
+    assert len(answer.question) == limit
+    assert any(str(limit) in note for note in answer.notes)
+
+
+def test_index_built_with_other_chunker_settings_is_refused_with_the_fix(essay_config):
+    engine = Engine(essay_config.replace(chunk_size=120))
+    status = engine.status()
+    assert not status.ready
+    assert "chunk" in status.message and "--rebuild" in status.message
+    with pytest.raises(IndexProblem):
+        engine.search("组织工作")
+
+
+def test_missing_index_names_the_command_that_builds_it(tmp_path, essay_corpus):
+    engine = Engine(make_config(essay_corpus, tmp_path / "index"))
+    with pytest.raises(IndexMissing, match="python -m ingest"):
+        engine.search("组织工作")
+
+
+def test_last_good_index_keeps_serving_when_the_disk_copy_breaks(tmp_path, essay_config):
+    index = tmp_path / "index"
+    shutil.copytree(essay_config.index_dir, index)
+    engine = Engine(essay_config.replace(index_dir=index))
+    assert engine.search("组织工作", k=1)
+    (index / CURRENT).write_text("v-gone\n", "utf-8")
+    assert engine.reload() is False
+    assert engine.search("组织工作", k=1), "the in-memory index stopped serving"
+    assert "not an index folder" in engine.status().message
+
+
+def test_ensure_index_builds_only_when_missing_or_stale(tmp_path, essay_corpus):
+    engine = Engine(make_config(essay_corpus, tmp_path / "index"))
+    assert engine.ensure_index() is not None
+    assert engine.ensure_index() is None
+
+
+@pytest.mark.parametrize("name, expected", [
+    ("../../etc/passwd.txt", "passwd.txt"),
+    ("..\\..\\evil.md", "evil.md"),
+    ("报告 2024.DOCX", "报告 2024.docx"),
+    ("<script>.html", "_script_.html"),
+    (".hidden.txt", "hidden.txt"),
+])
+def test_uploaded_file_names_stay_inside_the_corpus(name, expected):
+    assert safe_filename(name) == expected
+
+
+def test_add_file_refuses_unsupported_and_oversize_files(tmp_path, essay_config):
+    engine = Engine(essay_config.replace(corpus_dir=tmp_path / "c", upload_max_mb=0))
+    src = tmp_path / "x.exe"
+    src.write_bytes(b"MZ")
+    with pytest.raises(ValueError, match="unsupported"):
+        engine.add_file(src)
+    big = tmp_path / "big.txt"
+    big.write_text("字" * 100, "utf-8")
+    with pytest.raises(ValueError, match="upload limit"):
+        engine.add_file(big)
+
+
+def test_delete_document_refuses_paths_outside_the_corpus(tmp_path, essay_config):
+    engine = Engine(essay_config.replace(corpus_dir=tmp_path / "c"))
+    (tmp_path / "c").mkdir()
+    with pytest.raises(ValueError, match="inside the corpus"):
+        engine.delete_document("../outside.txt")
