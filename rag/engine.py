@@ -88,7 +88,7 @@ class Engine:
         self._lock = threading.RLock()
         self._store: IndexStore | None = None
         self._retriever: Retriever | None = None
-        self._load_error = ""
+        self._load_error: IndexProblem | None = None
 
     # --- the index -------------------------------------------------------
 
@@ -106,7 +106,7 @@ class Engine:
             if self._retriever is None:
                 self.reload()
             if self._retriever is None:
-                raise IndexProblem(self._load_error)
+                raise self._load_error
             return self._retriever
 
     def reload(self) -> bool:
@@ -121,12 +121,12 @@ class Engine:
                     raise IndexMismatch(f"the index in {self.config.index_dir} was {why}: "
                                         "rebuild it with `python -m ingest --rebuild` (or Rebuild in the UI)")
             except IndexProblem as exc:
-                self._load_error = str(exc)
+                self._load_error = exc
                 log.warning("%s", exc)
                 return False
             self._store = store
             self._retriever = Retriever(store, embedder, self.config)
-            self._load_error = ""
+            self._load_error = None
             return True
 
     def status(self) -> IndexStatus:
@@ -138,11 +138,12 @@ class Engine:
                     store = self._store
                 except IndexProblem:
                     pass
+        message = str(self._load_error or "")
         if store is None:
-            return IndexStatus(ready=False, message=self._load_error)
+            return IndexStatus(ready=False, message=message)
         m = store.manifest
         return IndexStatus(ready=True, documents=len(m.documents), chunks=len(store.chunks), built_at=m.built_at,
-                           embedder=m.embedder, message=self._load_error,
+                           embedder=m.embedder, message=message,
                            changed=tuple(corpus_changes(self.config, m)))
 
     def rebuild(self, full: bool = False, progress: ProgressFn | None = None) -> BuildReport:
@@ -151,7 +152,7 @@ class Engine:
         exception (:class:`~ingest.build.BuildError` and others) propagates."""
         report = build_index(self.config, full=full, progress=progress, embedder=self.embedder)
         if not self.reload():
-            raise IndexProblem(self._load_error)
+            raise self._load_error
         return report
 
     def ensure_index(self, progress: ProgressFn | None = None) -> BuildReport | None:
