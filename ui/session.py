@@ -1,0 +1,141 @@
+"""Per-browser settings, the per-request engine they make, and the build
+progress shown while the index is rebuilt.
+
+Settings are a JSON dict kept in the browser (``gr.BrowserState``)::
+
+    {"top_k": 5, "mode": "extractive" | "llm", "llm": "", "llm_model": "", "lang": "zh" | "en"}
+
+They become :class:`rag.config.Config` overrides for one request; the
+process-wide engine is never changed by a session.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+from typing import Any
+
+from rag.config import Config
+from ui.i18n import pick_language, t
+
+TOP_K_RANGE = (1, 20)
+
+
+def default_settings(config: Config) -> dict[str, Any]:
+    return {"top_k": config.top_k, "mode": "llm" if config.llm else "extractive", "llm": "",
+            "llm_model": config.llm_model, "lang": ""}
+
+
+def normalize_settings(settings: Any, config: Config, browser_language: str | None = None) -> dict[str, Any]:
+    """Saved settings made whole and valid: missing or broken values fall
+    back to the server's defaults; the language to the browser's."""
+    base = default_settings(config)
+    if isinstance(settings, dict):
+        for key in base:
+            if key in settings and settings[key] is not None:
+                base[key] = settings[key]
+    try:
+        base["top_k"] = min(TOP_K_RANGE[1], max(TOP_K_RANGE[0], int(base["top_k"])))
+    except (TypeError, ValueError):
+        base["top_k"] = config.top_k
+    if base["mode"] not in ("extractive", "llm"):
+        base["mode"] = "extractive"
+    base["llm"] = str(base["llm"] or "").strip()
+    base["llm_model"] = str(base["llm_model"] or "").strip()
+    base["lang"] = pick_language(base.get("lang"), browser_language)
+    return base
+
+
+def endpoint_allowed(url: str) -> bool:
+    """A per-session LLM endpoint must be an http(s) URL (never a local
+    model path: loading a model per session is the server's decision)."""
+    return url.startswith(("http://", "https://")) and len(url) < 500 and not any(c.isspace() for c in url)
+
+
+def overrides_for(settings: dict[str, Any], config: Config, allow_custom_endpoint: bool) -> tuple[dict[str, Any], list[str]]:
+    """Config changes for one request from the session's settings, and notes
+    for the user (e.g. LLM asked for but none configured)."""
+    lang = settings.get("lang", "zh")
+    changes: dict[str, Any] = {}
+    notes: list[str] = []
+    top_k = settings.get("top_k", config.top_k)
+    if top_k != config.top_k:
+        changes["top_k"] = top_k
+    if settings.get("mode") == "llm":
+        endpoint = settings.get("llm", "")
+        if allow_custom_endpoint and endpoint and endpoint_allowed(endpoint):
+            llm = endpoint
+        else:
+            llm = config.llm
+        if not llm:
+            notes.append(t("llm_unavailable", lang))
+        model = settings.get("llm_model") or config.llm_model
+        if llm != config.llm:
+            changes["llm"] = llm
+            if getattr(config, "llm_api_key", ""):
+                changes["llm_api_key"] = ""     # the server's key never goes to a browser's endpoint
+        if model != config.llm_model:
+            changes["llm_model"] = model
+    elif config.llm:
+        changes["llm"] = ""
+    return changes, notes
+
+
+def engine_for(engine, changes: dict[str, Any]):
+    """An engine answering with ``changes`` applied to the configuration,
+    serving the same loaded index and embedder as ``engine``.
+
+    Without changes, ``engine`` itself. Otherwise a shallow copy whose config
+    is replaced and whose retriever is a new :class:`rag.retrieve.Retriever`
+    over the *same* store and embedder (no index reload, no model load). It
+    shares the lock of the original, so a rebuild publishing a new index is
+    seen by the next request. (Stopgap until the engine takes per-call
+    overrides itself; see the UI's requests to the engine.)
+    """
+    if not changes:
+        return engine
+    from rag.retrieve import Retriever
+
+    retriever = engine.retriever()          # raises IndexProblem without an index
+    view = copy.copy(engine)
+    view.config = engine.config.replace(**changes)
+    view._retriever = Retriever(retriever.store, retriever.embedder, view.config)
+    view._store = retriever.store
+    return view
+
+
+@dataclass
+class ProgressTracker:
+    """Turns the build's :class:`ingest.build.BuildProgress` steps into one
+    rising fraction and a label naming the stage and the file."""
+
+    lang: str = "zh"
+    files: int = 0
+    files_done: int = 0
+    last: float = 0.0
+
+    def step(self, p) -> tuple[float, str]:
+        stage = p.stage
+        if stage == "load":
+            self.files = max(self.files, p.total)
+            fraction = 0.1 * (p.done / p.total if p.total else 1.0)
+        elif stage == "embed":
+            within = p.done / p.total if p.total else 1.0
+            fraction = 0.1 + 0.85 * (self.files_done + within) / max(1, self.files)
+        elif stage == "index":
+            self.files = max(self.files, p.total)
+            self.files_done = p.done
+            fraction = 0.1 + 0.85 * p.done / max(1, p.total)
+        else:  # publish
+            fraction = 0.95 + 0.05 * (p.done / p.total if p.total else 1.0)
+        self.last = max(self.last, min(1.0, fraction))
+        label = t(f"stage_{stage}", self.lang) if f"stage_{stage}" in _STAGES else stage
+        if p.file:
+            label += f" · {p.file}"
+        if p.total and stage in ("load", "embed", "index"):
+            shown = min(p.done + 1, p.total) if stage == "load" else p.done
+            label += f" ({shown}/{p.total})"
+        return self.last, label
+
+
+_STAGES = {"stage_load", "stage_embed", "stage_index", "stage_publish"}
