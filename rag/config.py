@@ -54,12 +54,20 @@ class Config:
 
     # Answering
     answer_sentences: int = 3     # most sentences in an extractive answer
-    abstain_threshold: float = 0.80  # below this best-evidence score, abstain
-    support_threshold: float = 0.5   # verifier: least support to count a citation
+    answer_list_items: int = 6    # most items a list answer gathers
+    answer_lexical_weight: float = 0.5  # share of question-term overlap in a sentence's evidence (rag.answer)
+    answer_rank_weight: float = 0.02    # bonus of a sentence from hit rank r: weight / r
+    answer_score_margin: float = 0.05   # further sentences must score within this of the best
+    answer_crosslingual_bonus: float = 0.24  # evidence credit for a sentence in another script than the question
+    sentence_cache: int = 20000   # sentence vectors rag.answer keeps, so passages seen before are not re-embedded
+    abstain_threshold: float = 1.03  # below this best-evidence score (rag.answer.evidence_score), abstain
+    support_threshold: float = 0.6   # verifier: least share of a statement's terms found in a cited sentence
+    support_similarity: float = 0.82  # verifier: cosine that counts as support across scripts (en answer, zh passage)
     max_question_chars: int = 500
     llm: str = ""                 # "" (extractive), a local model path, or an http(s) URL
     llm_model: str = ""           # model name for an OpenAI-compatible endpoint
     llm_max_new_tokens: int = 384
+    llm_api_key: str = ""         # bearer token for an OpenAI-compatible endpoint (use RAG_LLM_API_KEY)
 
     # UI
     host: str = "127.0.0.1"

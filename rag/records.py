@@ -149,6 +149,8 @@ class Statement:
     citations: tuple[int, ...]
     supported: bool | None = None
     support: float = 0.0
+    supporting: tuple[int, ...] = ()   # the citations that each support it alone
+    dangling: tuple[int, ...] = ()     # markers that named no passage (dropped)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -172,6 +174,7 @@ class Answer:
     standalone_question: str | None = None   # a follow-up rewritten, when it was
     short_answer: str | None = None           # the shortest span for a fact question
     notes: list[str] = field(default_factory=list)
+    confidence: float = 0.0                   # best-evidence score (see rag.answer.evidence_score)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -184,4 +187,5 @@ class Answer:
             "standalone_question": self.standalone_question,
             "short_answer": self.short_answer,
             "notes": list(self.notes),
+            "confidence": round(float(self.confidence), 6),
         }
