@@ -18,13 +18,14 @@ import re
 import shutil
 import threading
 import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator, Sequence
 
 from ingest.build import BuildProgress, BuildReport, ProgressFn, build_index, corpus_changes
 from ingest.loaders import SUPPORTED_SUFFIXES, discover
 from rag.config import Config
+from rag.conversation import Turn
 from rag.embedder import Embedder
 from rag.records import Answer, Hit
 from rag.retrieve import Retriever
@@ -70,14 +71,6 @@ class AnswerUpdate:
 
     text: str
     answer: Answer | None = None
-
-
-@dataclass
-class Turn:
-    """One exchange of a conversation, for follow-up questions."""
-
-    question: str
-    answer: Answer | str
 
 
 class Engine:
