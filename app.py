@@ -231,7 +231,8 @@ def build_app(engine):
     import gradio as gr
 
     from ingest.build import BuildError
-    from rag.engine import QuestionError, Turn
+    from rag.conversation import Turn
+    from rag.engine import QuestionError
     from rag.store import IndexProblem
     from ui import render
     from ui.i18n import t
@@ -394,28 +395,30 @@ def build_app(engine):
                            table, delete_choice, examples, sources, *relabel_targets],
                   js=LOAD_JS, api_visibility="private", show_progress="hidden")
 
-        def save_settings(k, m, endpoint, model, lang, settings):
-            s = ui.settings(settings)
-            s.update(top_k=k, mode=m, llm_model=model or "", lang=lang)
-            if ui.allow_custom_endpoint:
-                s["llm"] = endpoint or ""
-            s = ui.settings(s)
+        def save_settings(k, m, endpoint, model, lang):
+            # Made from the controls' current values alone (not the previous
+            # state), so quick successive edits cannot undo one another.
+            s = ui.settings({"top_k": k, "mode": m, "llm": endpoint if ui.allow_custom_endpoint else "",
+                             "llm_model": model, "lang": lang})
             return s, s
 
-        settings_inputs = [top_k, mode, llm, llm_model, lang_radio, session_settings]
-        for component in (top_k, mode, llm, llm_model):
-            component.input(save_settings, settings_inputs, [settings_store, session_settings],
-                            api_visibility="private", show_progress="hidden")
+        settings_inputs = [top_k, mode, llm, llm_model, lang_radio]
+        # "always_last": typing fires many events; the last value must be the one kept
+        settings_kwargs = dict(api_visibility="private", show_progress="hidden", concurrency_limit=1,
+                               concurrency_id="settings", trigger_mode="always_last")
+        gr.on([top_k.input, top_k.release, mode.input, llm.input, llm.blur, llm.submit, llm_model.input,
+               llm_model.blur, llm_model.submit], save_settings, settings_inputs, [settings_store, session_settings],
+              **settings_kwargs)
 
-        def change_language(k, m, endpoint, model, lang, settings, panel):
-            s, _ = save_settings(k, m, endpoint, model, lang, settings)
+        def change_language(k, m, endpoint, model, lang):
+            s, _ = save_settings(k, m, endpoint, model, lang)
             status, show_rebuild = status_outputs(lang)
             table_value, _ = documents_outputs(lang)
             return [s, s, status, show_rebuild, table_value, *relabel(lang)]
 
-        lang_radio.input(change_language, settings_inputs + [panel_state],
+        lang_radio.input(change_language, settings_inputs,
                          [settings_store, session_settings, status_html, rebuild_top, table, *relabel_targets],
-                         api_visibility="private", show_progress="hidden")
+                         **settings_kwargs)
 
         # chat
 

@@ -7,8 +7,12 @@ screenshots of each step go to artifacts/screenshots/.
 
 from __future__ import annotations
 
+import json
 import os
 import re
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -264,3 +268,74 @@ def test_upload_over_the_size_limit_is_refused_with_a_clear_message(ui, tmp_path
     expect(page.get_by_text(re.compile(r"exceed the maximum allowed size of 1.0 Mb.*big\.txt"))).to_be_visible()
     ui.shot("08-upload-over-limit.png")
     expect(page.locator("#documents")).not_to_contain_text("big.txt")
+
+
+def test_passage_count_setting_applies_to_the_next_answer(ui):
+    page = ui.page
+    ui.tab("设置")
+    number = page.locator("#top-k input[type=number]")
+    number.fill("2")
+    number.press("Enter")
+    page.wait_for_timeout(500)
+    ui.tab("对话")
+    ui.ask("组织部门的职能是什么？")
+    latest = page.locator("#sources-panel .turn-sources.latest")
+    expect(latest.locator(".src").first).to_be_visible()
+    assert latest.locator(".src").count() <= 2
+
+
+LLM_ANSWER = ("组织部门作为党的建设的重要职能部门，肩负着维护和巩固党的执政基础和执政地位的重要使命。[1]"
+              "组织部门还负责每天发布全国的天气预报。[1]")
+
+
+class FakeLLM(BaseHTTPRequestHandler):
+    """An OpenAI-compatible endpoint that streams a fixed answer in pieces."""
+
+    requests: list[dict] = []
+
+    def do_POST(self):  # noqa: N802
+        length = int(self.headers.get("Content-Length", 0))
+        FakeLLM.requests.append(json.loads(self.rfile.read(length) or b"{}"))
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream")
+        self.end_headers()
+        for i in range(0, len(LLM_ANSWER), 6):
+            event = {"choices": [{"delta": {"content": LLM_ANSWER[i:i + 6]}}]}
+            self.wfile.write(f"data: {json.dumps(event, ensure_ascii=False)}\n\n".encode())
+            self.wfile.flush()
+            time.sleep(0.03)
+        self.wfile.write(b"data: [DONE]\n\n")
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def fake_llm():
+    server = ThreadingHTTPServer(("127.0.0.1", 0), FakeLLM)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    FakeLLM.requests = []
+    yield f"http://127.0.0.1:{server.server_address[1]}/v1"
+    server.shutdown()
+    server.server_close()
+
+
+def test_llm_mode_streams_from_the_browsers_endpoint_and_marks_unsupported_statements(ui, fake_llm):
+    page = ui.page
+    ui.tab("设置")
+    page.get_by_label("大模型生成（需配置）").check()
+    for field, value in (("#llm-endpoint", fake_llm), ("#llm-model", "fake-model")):
+        box = page.locator(f"{field} textarea, {field} input").first
+        box.fill(value)
+        box.press("Tab")                                # a field is saved when it is left
+    page.wait_for_timeout(500)
+    ui.tab("对话")
+    ui.ask("组织部门的职能是什么？")
+    assert FakeLLM.requests and FakeLLM.requests[0]["model"] == "fake-model"
+    answer = page.locator("#chatbot .answer.done").last
+    expect(answer.locator("a.cite").first).to_have_text("[1]")
+    expect(answer.locator(".unsupported")).to_contain_text("天气预报")
+    expect(answer).to_contain_text("未被引用段落支持")
+    expect(page.locator("#sources-panel #src-1-1")).to_contain_text("innovating-organizational-work.txt")
+    ui.shot("09-llm-answer-unsupported-marked.png")
