@@ -339,3 +339,14 @@ def test_llm_mode_streams_from_the_browsers_endpoint_and_marks_unsupported_state
     expect(answer).to_contain_text("未被引用段落支持")
     expect(page.locator("#sources-panel #src-1-1")).to_contain_text("innovating-organizational-work.txt")
     ui.shot("09-llm-answer-unsupported-marked.png")
+
+
+def test_full_rebuild_shows_progress_naming_the_stage_and_the_file(ui):
+    page = ui.page
+    ui.tab("文档")
+    page.locator("#full-rebuild").click()
+    progress = page.get_by_text(re.compile(r"向量化 · innovating-organizational-work\.txt \(\d+/\d+\)")).first
+    expect(progress).to_be_visible(timeout=BUILD_TIMEOUT)
+    ui.shot("10-full-rebuild-progress.png")
+    ui.build_message("新向量化 1 个文档")
+    expect(page.locator("#index-status")).to_contain_text("索引：1 个文档")
