@@ -35,12 +35,14 @@ model: $(STAMP)
 index: setup
 	$(PY) -m ingest
 
-# Debian's Chromium for the browser tests; Playwright drives it, never a browser of its own.
+# Debian's Chromium for the browser tests (Playwright drives it, never a browser of
+# its own) and a Chinese font, so screenshots show characters rather than boxes.
+BROWSER_PACKAGES := chromium fonts-wqy-microhei
 browser:
-	@command -v chromium >/dev/null 2>&1 || { \
-	  echo "installing Debian's chromium for the browser tests"; \
+	@dpkg -s $(BROWSER_PACKAGES) >/dev/null 2>&1 || { \
+	  echo "installing Debian packages for the browser tests: $(BROWSER_PACKAGES)"; \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $(BROWSER_PACKAGES) >/dev/null; }
 
 bench: setup
 	$(PY) -m bench.retrieval --dataset seed-dev

@@ -83,6 +83,25 @@ class Engine:
         self._retriever: Retriever | None = None
         self._load_error: IndexProblem | None = None
 
+    def with_overrides(self, **changes) -> "Engine":
+        """An engine for one request with some settings changed (``top_k``,
+        ``llm``, ...), serving the same loaded index and embedder: no reload.
+
+        Settings that change what the index must be (embedder, chunker) need a
+        rebuild instead, and are refused here.
+        """
+        if not changes:
+            return self
+        index_bound = {"embedder", "chunk_size", "chunk_overlap", "lexical_tokenizer", "index_dir", "corpus_dir"}
+        if index_bound & set(changes):
+            raise ValueError(f"{sorted(index_bound & set(changes))} cannot change per request: rebuild instead")
+        view = Engine(self.config.replace(**changes))
+        view._lock = self._lock
+        retriever = self.retriever()
+        view._store = retriever.store
+        view._retriever = Retriever(retriever.store, retriever.embedder, view.config)
+        return view
+
     # --- the index -------------------------------------------------------
 
     @property

@@ -11,7 +11,6 @@ process-wide engine is never changed by a session.
 
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass
 from typing import Any
 
@@ -83,25 +82,9 @@ def overrides_for(settings: dict[str, Any], config: Config, allow_custom_endpoin
 
 def engine_for(engine, changes: dict[str, Any]):
     """An engine answering with ``changes`` applied to the configuration,
-    serving the same loaded index and embedder as ``engine``.
-
-    Without changes, ``engine`` itself. Otherwise a shallow copy whose config
-    is replaced and whose retriever is a new :class:`rag.retrieve.Retriever`
-    over the *same* store and embedder (no index reload, no model load). It
-    shares the lock of the original, so a rebuild publishing a new index is
-    seen by the next request. (Stopgap until the engine takes per-call
-    overrides itself; see the UI's requests to the engine.)
-    """
-    if not changes:
-        return engine
-    from rag.retrieve import Retriever
-
-    retriever = engine.retriever()          # raises IndexProblem without an index
-    view = copy.copy(engine)
-    view.config = engine.config.replace(**changes)
-    view._retriever = Retriever(retriever.store, retriever.embedder, view.config)
-    view._store = retriever.store
-    return view
+    serving the same loaded index and embedder as ``engine`` (see
+    :meth:`rag.engine.Engine.with_overrides`)."""
+    return engine.with_overrides(**changes)
 
 
 @dataclass

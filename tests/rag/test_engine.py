@@ -90,3 +90,15 @@ def test_delete_document_refuses_paths_outside_the_corpus(tmp_path, essay_config
     (tmp_path / "c").mkdir()
     with pytest.raises(ValueError, match="inside the corpus"):
         engine.delete_document("../outside.txt")
+
+
+def test_per_request_overrides_share_the_loaded_index_and_embedder(essay_engine):
+    view = essay_engine.with_overrides(top_k=2)
+    assert view is not essay_engine and view.config.top_k == 2
+    assert essay_engine.config.top_k == 5
+    assert view.retriever().store is essay_engine.retriever().store
+    assert view.retriever().embedder is essay_engine.retriever().embedder
+    assert len(view.search("组织工作")) == 2
+    assert essay_engine.with_overrides() is essay_engine
+    with pytest.raises(ValueError, match="rebuild"):
+        essay_engine.with_overrides(chunk_size=100)

@@ -13,7 +13,7 @@ from rag.records import Answer, Chunk, Citation, Hit, Statement
 from ui import render
 from ui.examples import clean_heading, example_questions
 from ui.i18n import STRINGS, pick_language, t
-from ui.session import ProgressTracker, engine_for, normalize_settings, overrides_for
+from ui.session import ProgressTracker, normalize_settings, overrides_for
 
 XSS_SCRIPT = "<script>alert(1)</script>"
 XSS_IMG = "<img src=x onerror=alert(1)>"
@@ -350,27 +350,6 @@ def test_overrides_apply_top_k_and_llm_only_when_allowed():
     assert "llm" not in changes
     served = config.replace(llm="http://127.0.0.1:9000/v1")
     assert overrides_for({"top_k": config.top_k, "mode": "extractive"}, served, False)[0] == {"llm": ""}
-
-
-def test_engine_for_shares_the_loaded_index_and_embedder():
-    config = Config.from_env({})
-    store, embedder = object(), object()
-
-    class FakeEngine:
-        def __init__(self):
-            self.config = config
-            self._retriever = SimpleNamespace(store=store, embedder=embedder)
-            self._store = store
-
-        def retriever(self):
-            return self._retriever
-
-    engine = FakeEngine()
-    assert engine_for(engine, {}) is engine
-    view = engine_for(engine, {"top_k": 9})
-    assert view is not engine and view.config.top_k == 9 and engine.config.top_k == config.top_k
-    assert view.retriever().store is store and view.retriever().embedder is embedder
-    assert view.retriever().config.top_k == 9
 
 
 def test_progress_rises_and_names_stage_and_file():
