@@ -1,5 +1,10 @@
 """Corpus to index: load, chunk, embed, and publish a new index version.
 
+Every chunk is embedded, and so is every sentence of every chunk (the
+sentence table of :class:`rag.store.SentenceTable`: the reranker and the
+answer module compare the question with single sentences, which would cost
+seconds per question to embed at query time).
+
 Incremental: a document whose bytes (sha256) and whose chunker and embedder
 settings are unchanged keeps its chunks and vectors from the serving index.
 Resumable: vectors of each newly embedded document are saved to
@@ -24,16 +29,19 @@ from typing import Callable, Iterator, Sequence
 
 import numpy as np
 
-from ingest.chunking import chunk_document
+from ingest.chunking import chunk_document, split_sentences
 from ingest.loaders import LoadError, discover, load_document
 from rag.config import Config
+from rag.crosslingual import TermTable, corpus_terms, embed_terms
 from rag.embedder import Embedder
 from rag.records import Chunk, Document
-from rag.store import (DocumentEntry, FailedEntry, IndexProblem, IndexStore, Manifest, publish)
+from rag.store import (FORMAT_VERSION, DocumentEntry, FailedEntry, IndexProblem, IndexStore, Manifest, SentenceTable,
+                       publish)
 
 log = logging.getLogger(__name__)
 
 STAGING = ".staging"
+TERMS_LABEL = "(term table)"   # the "file" of the embed steps that embed the corpus's terms
 
 
 class BuildError(RuntimeError):
@@ -43,7 +51,9 @@ class BuildError(RuntimeError):
 @dataclass(frozen=True)
 class BuildProgress:
     """One step of a build, for progress bars: ``stage`` is "load", "embed",
-    "index" or "publish"; ``done``/``total`` count files (or chunks in embed)."""
+    "index" or "publish"; ``done``/``total`` count files (in embed: the
+    document's passages, its chunks and then its sentences; last, with
+    ``file`` = :data:`TERMS_LABEL`, the corpus terms of the term table)."""
 
     stage: str
     done: int
@@ -103,28 +113,27 @@ def build_index(config: Config, *, full: bool = False, documents: Sequence[Docum
 
         chunks: list[Chunk] = []
         vectors: list[np.ndarray] = []
+        sentence_spans: list[list[tuple[int, int]]] = []
+        sentence_vectors: list[np.ndarray] = []
         entries: list[DocumentEntry] = []
         report = BuildReport(version="", documents=0, chunks=0, failed=failed)
         now = _now()
         for i, doc in enumerate(documents):
             old = _previous_entry(previous, doc)
             if old is not None:
-                doc_chunks, doc_vectors = _reuse(previous, doc.path, first_id=len(chunks))
+                part = _reuse(previous, doc.path, first_id=len(chunks))
                 indexed_at = old.indexed_at
                 report.reused_documents.append(doc.path)
             else:
                 doc_chunks = chunk_document(doc, config.chunk_size, config.chunk_overlap, first_id=len(chunks))
-                doc_vectors = staging.get(doc.sha256)
-                if doc_vectors is None or len(doc_vectors) != len(doc_chunks):
-                    def on_batch(done: int, total: int, path: str = doc.path) -> None:
-                        report_progress(BuildProgress("embed", done, total, path))
-                    report_progress(BuildProgress("embed", 0, len(doc_chunks), doc.path))
-                    doc_vectors = embedder.embed_passages([c.text for c in doc_chunks], progress=on_batch)
-                    staging.put(doc.sha256, doc_vectors)
+                part = _embed_document(doc, doc_chunks, embedder, staging, report_progress)
                 indexed_at = now
                 report.embedded_documents.append(doc.path)
+            doc_chunks = part.chunks
             chunks.extend(doc_chunks)
-            vectors.append(doc_vectors)
+            vectors.append(part.vectors)
+            sentence_spans.extend(part.sentence_spans)
+            sentence_vectors.append(part.sentence_vectors)
             entries.append(DocumentEntry(doc.path, doc.title, doc.format, doc.sha256, doc.size,
                                          len(doc_chunks), indexed_at, dict(doc.metadata)))
             report_progress(BuildProgress("index", i + 1, len(documents), doc.path))
@@ -133,7 +142,10 @@ def build_index(config: Config, *, full: bool = False, documents: Sequence[Docum
             raise BuildError(f"the documents in {config.corpus_dir} contain no text to index: "
                              "add documents with text, then rebuild")
         report_progress(BuildProgress("publish", 0, 1))
-        version = _write_version(config, embedder, documents, chunks, np.vstack(vectors), entries, failed)
+        sentences = SentenceTable.from_parts(sentence_spans, np.vstack(sentence_vectors))
+        terms = _term_table(config, chunks, embedder, previous, report_progress)
+        version = _write_version(config, embedder, documents, chunks, np.vstack(vectors), sentences, terms,
+                                 entries, failed)
         publish(config.index_dir, version)
         staging.clear()
         report_progress(BuildProgress("publish", 1, 1))
@@ -207,10 +219,72 @@ def _previous_entry(store: IndexStore | None, doc: Document) -> DocumentEntry | 
     return None
 
 
-def _reuse(store: IndexStore, path: str, first_id: int) -> tuple[list[Chunk], np.ndarray]:
+@dataclass
+class _DocumentPart:
+    """One document's share of the index: chunks, their vectors, and each
+    chunk's sentence spans with the stacked vectors of those sentences."""
+
+    chunks: list[Chunk]
+    vectors: np.ndarray                         # (n_chunks, dim)
+    sentence_spans: list[list[tuple[int, int]]]  # per chunk, in order
+    sentence_vectors: np.ndarray                # (sum of spans, dim)
+
+
+def _reuse(store: IndexStore, path: str, first_id: int) -> _DocumentPart:
     rows = [i for i, c in enumerate(store.chunks) if c.doc == path]
     chunks = [_renumber(store.chunks[row], first_id + j) for j, row in enumerate(rows)]
-    return chunks, store.vectors[rows]
+    spans = [store.sentences.spans_of(row) for row in rows]
+    sentence_rows = [r for row in rows for r in store.sentences.rows_of(row)]
+    return _DocumentPart(chunks, store.vectors[rows], spans, store.sentences.vectors[sentence_rows])
+
+
+def _embed_document(doc: Document, chunks: list[Chunk], embedder: Embedder, staging: "_Staging",
+                    report_progress: ProgressFn) -> _DocumentPart:
+    """Embed a document's chunks and sentences (one call, so a crash loses
+    at most this document), or take them from an interrupted build's staging."""
+    spans = [chunk_sentence_spans(doc, c) for c in chunks]
+    # Overlapping chunks repeat sentences: each distinct text is embedded once.
+    sentence_texts = [sentence_text(c, doc.text[a:b]) for c, chunk_spans in zip(chunks, spans) for a, b in chunk_spans]
+    unique = list(dict.fromkeys(sentence_texts))
+    staged = staging.get(doc.sha256)
+    if staged is not None and staged.shape[0] == len(chunks) + len(unique):
+        embedded = staged
+    else:
+        def on_batch(done: int, total: int, path: str = doc.path) -> None:
+            report_progress(BuildProgress("embed", done, total, path))
+        report_progress(BuildProgress("embed", 0, len(chunks) + len(unique), doc.path))
+        embedded = embedder.embed_passages([passage_text(c) for c in chunks] + unique, progress=on_batch)
+        staging.put(doc.sha256, embedded)
+    where = {text: len(chunks) + i for i, text in enumerate(unique)}
+    sentence_vectors = embedded[[where[t] for t in sentence_texts]] if sentence_texts else embedded[:0]
+    return _DocumentPart(chunks, embedded[:len(chunks)], spans, sentence_vectors)
+
+
+def chunk_sentence_spans(doc: Document, chunk: Chunk) -> list[tuple[int, int]]:
+    """``(start, end)`` of each sentence of ``chunk`` (document offsets); a
+    chunk that the sentence splitter leaves empty-handed is one sentence."""
+    spans = [(s.start, s.end) for s in split_sentences(doc.text, chunk.start, chunk.end)]
+    return spans or [(chunk.start, chunk.end)]
+
+
+def passage_text(chunk: Chunk) -> str:
+    """What is embedded and BM25-indexed for a chunk: its document's title
+    and its section path, then its text (the embedder adds its prefix).
+
+    A chunk from the middle of a document rarely names what it is about
+    ("it was founded in 1940"); the title and section put that back, so a
+    question naming the subject finds every part of the document, and the
+    question's other words decide between the parts. Measured on CMRC 2018
+    trial (chunk-level R@1): BM25 0.879 -> 0.905.
+    """
+    return "\n".join(part for part in (chunk.title, chunk.section, chunk.text) if part)
+
+
+def sentence_text(chunk: Chunk, sentence: str) -> str:
+    """What is embedded for a sentence of ``chunk``: the title, then the
+    sentence. Measured on CMRC 2018 trial, ranking chunks by their best
+    sentence cosine: R@1 0.889 without the title, 0.929 with it."""
+    return f"{chunk.title}：{sentence}" if chunk.title else sentence
 
 
 def _renumber(chunk: Chunk, new_id: int) -> Chunk:
@@ -219,20 +293,33 @@ def _renumber(chunk: Chunk, new_id: int) -> Chunk:
     return Chunk.from_json(data)
 
 
+def _term_table(config: Config, chunks: list[Chunk], embedder: Embedder, previous: IndexStore | None,
+                report_progress: ProgressFn) -> TermTable:
+    """The corpus terms a foreign-script question is translated into (see
+    :mod:`rag.crosslingual`); terms the serving index knew keep their vectors."""
+    terms = corpus_terms((passage_text(c) for c in chunks), config.lexical_tokenizer)
+
+    def on_batch(done: int, total: int) -> None:
+        report_progress(BuildProgress("embed", done, total, TERMS_LABEL))
+    return embed_terms(terms, embedder, previous.terms if previous is not None else None, progress=on_batch)
+
+
 def _write_version(config: Config, embedder: Embedder, documents: Sequence[Document], chunks: list[Chunk],
-                   vectors: np.ndarray, entries: list[DocumentEntry], failed: list[FailedEntry]) -> Path:
+                   vectors: np.ndarray, sentences: SentenceTable, terms: TermTable, entries: list[DocumentEntry],
+                   failed: list[FailedEntry]) -> Path:
     import faiss
 
     from rag.lexical import LexicalIndex
 
     dense = faiss.IndexFlatIP(embedder.dim)
     dense.add(vectors.astype(np.float32))
-    lexical = LexicalIndex.build([_lexical_text(c) for c in chunks], mode=config.lexical_tokenizer)
+    lexical = LexicalIndex.build([passage_text(c) for c in chunks], mode=config.lexical_tokenizer)
     manifest = Manifest(embedder=embedder.name, dim=embedder.dim, chunker=config.chunker_settings(),
                         lexical_mode=config.lexical_tokenizer, built_at=_now(), documents=entries,
                         failed=failed)
     folder = config.index_dir / f"v-{datetime.now(timezone.utc).strftime('%Y%m%dT%H%M%S%f')}"
-    store = IndexStore(folder, manifest, {d.path: d for d in documents}, chunks, vectors, dense, lexical)
+    store = IndexStore(folder, manifest, {d.path: d for d in documents}, chunks, vectors, dense, lexical, sentences,
+                       terms)
     try:
         store.save()
     except BaseException:
@@ -243,14 +330,9 @@ def _write_version(config: Config, embedder: Embedder, documents: Sequence[Docum
     return folder
 
 
-def _lexical_text(chunk: Chunk) -> str:
-    # The section path is part of what a passage is about (a question often
-    # names the section's topic, not the sentence's words).
-    return f"{chunk.section}\n{chunk.text}" if chunk.section else chunk.text
-
-
 class _Staging:
-    """Per-document vectors of an unfinished build, keyed by settings + sha."""
+    """Per-document vectors of an unfinished build, keyed by settings + sha:
+    the document's chunk vectors, then its distinct sentences' vectors."""
 
     def __init__(self, folder: Path, settings_key: str) -> None:
         self.folder = folder / settings_key
@@ -275,7 +357,8 @@ class _Staging:
 
 
 def _settings_key(config: Config, embedder: Embedder) -> str:
-    settings = {"embedder": embedder.name, "prefix": config.passage_prefix, **config.chunker_settings()}
+    settings = {"embedder": embedder.name, "prefix": config.passage_prefix, "format": FORMAT_VERSION,
+                **config.chunker_settings()}
     return hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:16]
 
 

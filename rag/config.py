@@ -40,17 +40,19 @@ class Config:
     chunk_size: int = 300
     chunk_overlap: int = 1
 
-    # Retrieval
+    # Retrieval (tuned on CMRC 2018 trial, reported on dev: see bench/retrieval.py and the README)
     top_k: int = 5
     candidates: int = 50          # depth of each retriever before fusion
     lexical_tokenizer: str = "jieba"  # "jieba" (search mode) | "bigram"
-    fusion: str = "rrf"           # "rrf" | "weighted" | "dense" | "lexical"
+    fusion: str = "weighted"      # "rrf" | "weighted" | "dense" | "lexical"
     rrf_k: int = 60
     dense_weight: float = 1.0     # weights of the two retrievers in fusion
     lexical_weight: float = 1.0
-    rerank: bool = False
+    crosslingual_lexical_scale: float = 0.25  # lexical weight factor for a question in another script than the corpus
+    rerank: bool = True
     rerank_depth: int = 20        # fused candidates that the reranker re-orders
-    rerank_weight: float = 0.5    # share of the rerank score in the final order
+    rerank_sentence_weight: float = 2.0  # rerank: weight of the best question-sentence cosine (chunk cosine weighs 1)
+    rerank_match_weight: float = 0.3     # rerank: weight of the best sentence's share of question terms
 
     # Answering
     answer_sentences: int = 3     # most sentences in an extractive answer

@@ -1,17 +1,29 @@
 """Question to ranked hits: dense (FAISS) and lexical (BM25) candidates,
-fused, then optionally re-ranked.
+fused, then optionally re-ranked (:mod:`rag.rerank`).
 
 Each retriever returns :class:`Candidate` rows (chunk row and score); fusion
 turns the two lists into one ordered list of :class:`~rag.records.Hit`.
+
+A question in another script than the corpus (an English question over
+Chinese documents) cannot be matched word for word: its lexical search runs
+on its words translated into corpus terms (:mod:`rag.crosslingual`), and
+that noisier list weighs ``crosslingual_lexical_scale`` times the usual
+lexical weight in fusion, so the multilingual dense ranking leads. A lexical
+search that matches nothing leaves the dense order as it is.
 """
 
 from __future__ import annotations
 
+import re
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
 from rag.config import Config
+from rag.crosslingual import translate
 from rag.embedder import Embedder
 from rag.records import Hit
 from rag.store import IndexStore
@@ -58,13 +70,21 @@ class Retriever:
         depth = max(self.config.candidates, k)
         if query_vector is None and fusion != "lexical":
             query_vector = self.embedder.embed_queries([question])[0]
+        lexical_question, scale = question, 1.0
+        if fusion != "dense" and not same_script(question, self.store):
+            translation = translate(question, self.store.terms, self.embedder, self.config.lexical_tokenizer)
+            # The question's own words stay: names and codes ("Pennetta",
+            # "AGG01") are often written in the corpus as they are.
+            lexical_question = f"{question} {translation.query}"
+            scale = self.config.crosslingual_lexical_scale
         dense = self.dense(query_vector, depth) if fusion != "lexical" else []
-        lexical = self.lexical(question, depth) if fusion != "dense" else []
-        fused = fuse(dense, lexical, fusion, self.config)
+        lexical = self.lexical(lexical_question, depth) if fusion != "dense" else []
+        fused = fuse(dense, lexical, fusion, self.config, lexical_scale=scale)
         if rerank and fused:
             from rag.rerank import rerank as rerank_candidates
 
-            fused = rerank_candidates(question, query_vector, fused, self.store, self.embedder, self.config)
+            fused = rerank_candidates(question, query_vector, fused, self.store, self.embedder, self.config,
+                                      match_text=lexical_question)
         return [self._hit(c, rank) for rank, c in enumerate(fused[:k], start=1)]
 
     def dense(self, query_vector: np.ndarray, depth: int) -> list[Candidate]:
@@ -84,12 +104,17 @@ class Retriever:
                    dense_score=c.dense_score, lexical_score=c.lexical_score)
 
 
-def fuse(dense: list[Candidate], lexical: list[Candidate], method: str, config: Config) -> list[FusedCandidate]:
+def fuse(dense: list[Candidate], lexical: list[Candidate], method: str, config: Config, *,
+         lexical_scale: float = 1.0) -> list[FusedCandidate]:
     """One ranking from two, best first.
 
     - "rrf": reciprocal-rank fusion, sum of weight / (rrf_k + rank).
-    - "weighted": sum of weight * min-max normalised score per retriever.
+    - "weighted": sum of weight * min-max normalised score per retriever
+      (a convex combination when the weights sum to 1).
     - "dense" / "lexical": that retriever alone.
+
+    ``lexical_scale`` multiplies ``lexical_weight`` for this question (see
+    the module docstring).
     """
     if method not in {"rrf", "weighted", "dense", "lexical"}:
         raise ValueError(f"unknown fusion {method!r}: use rrf, weighted, dense or lexical")
@@ -108,15 +133,15 @@ def fuse(dense: list[Candidate], lexical: list[Candidate], method: str, config: 
         return {c.row: (c.score - lo) / span if span > 0 else 1.0 for c in cands}
 
     dense_norm, lexical_norm = normalised(dense), normalised(lexical)
+    lexical_weight = config.lexical_weight * lexical_scale
     fused = []
     for row, e in rows.items():
         if method == "rrf":
             score = sum(w / (config.rrf_k + r) for w, r in ((config.dense_weight, e["dense_rank"]),
-                                                             (config.lexical_weight, e["lexical_rank"]))
+                                                             (lexical_weight, e["lexical_rank"]))
                         if r is not None)
         elif method == "weighted":
-            score = (config.dense_weight * dense_norm.get(row, 0.0)
-                     + config.lexical_weight * lexical_norm.get(row, 0.0))
+            score = config.dense_weight * dense_norm.get(row, 0.0) + lexical_weight * lexical_norm.get(row, 0.0)
         elif method == "dense":
             if e["dense"] is None:
                 continue
@@ -129,3 +154,46 @@ def fuse(dense: list[Candidate], lexical: list[Candidate], method: str, config: 
     # Ties (common in RRF) are broken by dense rank, then row, so order is stable.
     fused.sort(key=lambda c: (-c.score, c.dense_rank or 10**9, c.row))
     return fused
+
+
+# --- scripts -----------------------------------------------------------------
+
+_CJK = re.compile("[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+_LETTER = re.compile(r"[^\W\d_]")
+
+_CORPUS_CJK: "OrderedDict[Path, bool]" = OrderedDict()
+_CORPUS_LOCK = threading.Lock()
+_CORPUS_KEEP = 8   # index versions remembered (one serves; benchmarks switch between a few)
+
+
+def is_cjk_text(text: str) -> bool | None:
+    """Whether a question is written in Chinese (any ideograph: a Chinese
+    question naming an English term is still Chinese); None when it has no
+    letters at all (a number, a code), which every script shares."""
+    if _CJK.search(text):
+        return True
+    return False if _LETTER.search(text) else None
+
+
+def corpus_is_cjk(store: IndexStore) -> bool:
+    """Whether most letters of the indexed chunks are ideographs; computed
+    once per index version."""
+    with _CORPUS_LOCK:
+        if store.folder in _CORPUS_CJK:
+            return _CORPUS_CJK[store.folder]
+    letters = cjk = 0
+    for chunk in store.chunks:
+        letters += len(_LETTER.findall(chunk.text))
+        cjk += len(_CJK.findall(chunk.text))
+    answer = letters > 0 and cjk * 2 >= letters
+    with _CORPUS_LOCK:
+        _CORPUS_CJK[store.folder] = answer
+        while len(_CORPUS_CJK) > _CORPUS_KEEP:
+            _CORPUS_CJK.popitem(last=False)
+    return answer
+
+
+def same_script(question: str, store: IndexStore) -> bool:
+    """Whether ``question`` is in the corpus's script (Chinese or not)."""
+    script = is_cjk_text(question)
+    return script is None or script == corpus_is_cjk(store)

@@ -10,6 +10,10 @@ Layout of ``index/``::
         vectors.npy         (n_chunks, dim) float32 unit vectors
         dense.faiss         inner-product FAISS index over vectors.npy
         lexical/            BM25 index over the same chunks
+        sentences.npz       the sentence table: each chunk's sentences as spans
+        sentence_vectors.npy  (n_sentences, dim) float32, row i is sentence i
+        terms.json          the corpus terms a foreign-script question is translated into
+        term_vectors.npy    (n_terms, dim) float32 (see rag/crosslingual.py)
     .staging/               an unfinished build's per-document vectors (resume)
 
 A build writes a new ``v-*`` folder and only then rewrites ``CURRENT`` with
@@ -22,14 +26,18 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import zipfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from rag.records import Chunk, Document, Heading
+from rag.crosslingual import TermTable
+from rag.records import Chunk, Document, Heading, Sentence
 
-FORMAT_VERSION = 1
+# 2: the sentence table (sentences.npz, sentence_vectors.npy) and the term
+#    table (terms.json, term_vectors.npy) were added.
+FORMAT_VERSION = 2
 CURRENT = "CURRENT"
 
 
@@ -109,6 +117,46 @@ class Manifest:
         return None
 
 
+@dataclass(frozen=True)
+class SentenceTable:
+    """The sentences of every chunk and their vectors, in chunk order.
+
+    Chunk ``i``'s sentences are rows ``offsets[i]:offsets[i + 1]``; sentence
+    ``j`` is ``document.text[starts[j]:ends[j]]`` of its chunk's document. A
+    sentence repeated by chunk overlap appears once per chunk (its vector is
+    computed once). Shapes: offsets (n_chunks + 1,), starts/ends
+    (n_sentences,) int64, vectors (n_sentences, dim) float32 unit rows.
+    """
+
+    offsets: np.ndarray
+    starts: np.ndarray
+    ends: np.ndarray
+    vectors: np.ndarray
+
+    @classmethod
+    def from_parts(cls, spans: list[list[tuple[int, int]]], vectors: np.ndarray) -> "SentenceTable":
+        """The table of per-chunk ``(start, end)`` lists and the matching
+        stacked vectors."""
+        counts = [len(s) for s in spans]
+        offsets = np.zeros(len(spans) + 1, dtype=np.int64)
+        offsets[1:] = np.cumsum(counts)
+        flat = [span for chunk_spans in spans for span in chunk_spans]
+        starts = np.array([a for a, _ in flat], dtype=np.int64)
+        ends = np.array([b for _, b in flat], dtype=np.int64)
+        return cls(offsets, starts, ends, np.asarray(vectors, dtype=np.float32))
+
+    def rows_of(self, chunk_row: int) -> range:
+        """Sentence rows of chunk ``chunk_row``."""
+        return range(int(self.offsets[chunk_row]), int(self.offsets[chunk_row + 1]))
+
+    def spans_of(self, chunk_row: int) -> list[tuple[int, int]]:
+        rows = self.rows_of(chunk_row)
+        return list(zip(self.starts[rows.start:rows.stop].tolist(), self.ends[rows.start:rows.stop].tolist()))
+
+    def __len__(self) -> int:
+        return len(self.starts)
+
+
 @dataclass
 class IndexStore:
     """A loaded index version: everything search and answering read."""
@@ -120,6 +168,8 @@ class IndexStore:
     vectors: np.ndarray
     dense: object                # faiss.Index
     lexical: object              # rag.lexical.LexicalIndex
+    sentences: SentenceTable
+    terms: TermTable
 
     @classmethod
     def load(cls, index_dir: Path) -> "IndexStore":
@@ -141,19 +191,42 @@ class IndexStore:
             vectors = np.load(folder / "vectors.npy")
             dense = faiss.read_index(str(folder / "dense.faiss"))
             lexical = LexicalIndex.load(folder / "lexical")
+            with np.load(folder / "sentences.npz") as table:
+                offsets, starts, ends = table["offsets"], table["starts"], table["ends"]
+            sentences = SentenceTable(offsets, starts, ends, np.load(folder / "sentence_vectors.npy"))
+            terms = TermTable(json.loads((folder / "terms.json").read_text("utf-8")),
+                              np.load(folder / "term_vectors.npy"))
         except FileNotFoundError as exc:
             raise IndexCorrupt(f"index {folder} is incomplete ({Path(exc.filename or '').name} missing): "
                                "run `python -m ingest --rebuild`") from exc
-        except (ValueError, KeyError, TypeError, RuntimeError, OSError) as exc:
+        except (ValueError, KeyError, TypeError, RuntimeError, OSError, zipfile.BadZipFile) as exc:
             raise IndexCorrupt(f"index {folder} is unreadable ({exc}): run `python -m ingest --rebuild`") from exc
         if not (len(chunks) == vectors.shape[0] == dense.ntotal == len(lexical)):
             raise IndexCorrupt(f"index {folder} is inconsistent: {len(chunks)} chunks, {vectors.shape[0]} "
                                f"vectors, {dense.ntotal} in FAISS, {len(lexical)} in BM25: "
                                "run `python -m ingest --rebuild`")
-        return cls(folder, manifest, documents, chunks, vectors, dense, lexical)
+        problem = _sentence_table_problem(sentences, chunks, vectors.shape[1])
+        if problem:
+            raise IndexCorrupt(f"index {folder} has a broken sentence table ({problem}): "
+                               "run `python -m ingest --rebuild`")
+        if not isinstance(terms.terms, list) or terms.vectors.shape != (len(terms.terms), vectors.shape[1]):
+            raise IndexCorrupt(f"index {folder} has a broken term table ({len(terms.terms)} terms, vectors of "
+                               f"shape {terms.vectors.shape}): run `python -m ingest --rebuild`")
+        return cls(folder, manifest, documents, chunks, vectors, dense, lexical, sentences, terms)
 
     def chunks_of(self, doc: str) -> list[Chunk]:
         return [c for c in self.chunks if c.doc == doc]
+
+    def sentences_of(self, chunk_row: int) -> tuple[list[Sentence], np.ndarray]:
+        """The sentences of chunk ``chunk_row`` (document offsets, verbatim
+        text) and their (n, dim) unit vectors, computed at build time with
+        the passage prefix (see :func:`ingest.build.sentence_text` for
+        what exactly was embedded)."""
+        chunk = self.chunks[chunk_row]
+        text = self.documents[chunk.doc].text
+        rows = self.sentences.rows_of(chunk_row)
+        found = [Sentence(a, b, text[a:b]) for a, b in self.sentences.spans_of(chunk_row)]
+        return found, self.sentences.vectors[rows.start:rows.stop]
 
     def save(self) -> None:
         """Write this store to ``self.folder`` (which must not exist yet)."""
@@ -167,8 +240,33 @@ class IndexStore:
         np.save(self.folder / "vectors.npy", self.vectors)
         faiss.write_index(self.dense, str(self.folder / "dense.faiss"))
         self.lexical.save(self.folder / "lexical")
+        np.savez(self.folder / "sentences.npz", offsets=self.sentences.offsets, starts=self.sentences.starts,
+                 ends=self.sentences.ends)
+        np.save(self.folder / "sentence_vectors.npy", self.sentences.vectors)
+        _write_text(self.folder / "terms.json", json.dumps(self.terms.terms, ensure_ascii=False))
+        np.save(self.folder / "term_vectors.npy", self.terms.vectors)
         # The manifest is written last: a folder without one is never served.
         _write_text(self.folder / "manifest.json", json.dumps(self.manifest.to_json(), ensure_ascii=False, indent=1))
+
+
+def _sentence_table_problem(table: SentenceTable, chunks: list[Chunk], dim: int) -> str | None:
+    """What is wrong with a loaded sentence table, or None: checked at load
+    so that a damaged file fails with a message, not as an IndexError in
+    the middle of a query."""
+    n = len(table.starts)
+    if table.offsets.shape != (len(chunks) + 1,):
+        return f"{len(table.offsets)} chunk offsets for {len(chunks)} chunks"
+    if table.offsets[0] != 0 or table.offsets[-1] != n or np.any(np.diff(table.offsets) < 0):
+        return "chunk offsets out of order"
+    if table.ends.shape != (n,) or table.vectors.shape != (n, dim):
+        return f"{n} sentences, {len(table.ends)} ends, vectors of shape {table.vectors.shape}"
+    if n:
+        owner = np.repeat(np.arange(len(chunks)), np.diff(table.offsets))
+        chunk_starts = np.array([c.start for c in chunks], dtype=np.int64)[owner]
+        chunk_ends = np.array([c.end for c in chunks], dtype=np.int64)[owner]
+        if np.any(table.starts < chunk_starts) or np.any(table.ends > chunk_ends) or np.any(table.starts >= table.ends):
+            return "a sentence lies outside its chunk"
+    return None
 
 
 def current_version(index_dir: Path) -> Path:
