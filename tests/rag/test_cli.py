@@ -51,9 +51,15 @@ def test_search_json_lines_have_the_hit_fields(seed_search):
     assert hit["rank"] == 1 and hit["doc"] == "innovating-organizational-work.txt"
 
 
+def shown(hit: dict) -> str:
+    """A hit as the user sees it: title, section path, passage (the title
+    answers "what is this article called?"), as bench.retrieval counts it."""
+    return "\n".join((hit["title"], hit["section"], hit["text"]))
+
+
 def test_seed_questions_find_their_evidence(seed_search):
-    at1 = sum(evidence_match(r["hits"][0]["text"], q.evidence) for q, r in seed_search) / len(seed_search)
-    at5 = sum(any(evidence_match(h["text"], q.evidence) for h in r["hits"]) for q, r in seed_search) / len(seed_search)
+    at1 = sum(evidence_match(shown(r["hits"][0]), q.evidence) for q, r in seed_search) / len(seed_search)
+    at5 = sum(any(evidence_match(shown(h), q.evidence) for h in r["hits"]) for q, r in seed_search) / len(seed_search)
     assert at1 >= SEED_HIT_AT_1_FLOOR, f"hit@1 {at1:.2f}"
     assert at5 >= SEED_HIT_AT_5_FLOOR, f"hit@5 {at5:.2f}"
 
