@@ -12,6 +12,7 @@ set of weights serves every question::
     score = cosine(question, chunk)
           + rerank_sentence_weight * max over its sentences of cosine(question, sentence)
           + rerank_match_weight    * max over its sentences of match(question, title + section + sentence)
+          + rerank_fused_weight    * fused score / best fused score of the window
 
 - The chunk cosine says the passage is about the question's topic.
 - The best sentence cosine finds the one sentence that answers: a chunk of
@@ -25,6 +26,10 @@ set of weights serves every question::
   words of the sentence that answers it, near each other. The title counts
   for every sentence, so the subject's name, said once per document, does
   not decide between the document's chunks.
+- The fused score, lightly, keeps what the first stage knew: for a question
+  in another script than the corpus the three signals above are weak (flat
+  cross-lingual cosines, few matching terms), and the fused order, which
+  holds the translated lexical search, is the better guide.
 
 Only the best ``rerank_depth`` fused candidates are re-ordered; the rest keep
 their fused order below them. Weights were tuned on CMRC 2018 trial and
@@ -72,6 +77,7 @@ class RerankSignals:
     chunk_cosine: float      # question vs the chunk's vector, -1..1
     sentence_cosine: float   # question vs the chunk's best sentence, -1..1
     match: float             # 0..1: share of the question's term weight in the best sentence (+ title)
+    fused: float             # 0..1: the fused score over the best fused score of the window
     score: float             # the weighted sum that orders the candidates
 
 
@@ -151,16 +157,20 @@ def match(question_terms: frozenset[str], weights: dict[str, float], found: froz
 # --- the reranker ----------------------------------------------------------------
 
 
-def signals(question: str, query_vector: np.ndarray, rows: list[int], store: "IndexStore",
-            config: Config) -> list[RerankSignals]:
-    """The rerank signals of chunk ``rows`` for ``question``, in row order given."""
+def signals(question: str, query_vector: np.ndarray, rows: list[int], store: "IndexStore", config: Config,
+            fused_scores: list[float] | None = None) -> list[RerankSignals]:
+    """The rerank signals of chunk ``rows`` for ``question``, in the order
+    given; ``fused_scores`` are the rows' fused scores (none: all equal)."""
+    fused_scores = fused_scores if fused_scores is not None else [1.0] * len(rows)
+    top = max(fused_scores, default=0.0)
+    fused_share = [f / top if top > 0 else 0.0 for f in fused_scores]
     stats = term_stats(store)
     asked = terms(question, question=True)
     weights = {t: stats.idf(t) for t in asked}
     query = np.asarray(query_vector, dtype=np.float32).reshape(-1)
     chunk_cosines = store.vectors[rows] @ query if rows else np.zeros(0, dtype=np.float32)
     out = []
-    for row, chunk_cosine in zip(rows, chunk_cosines):
+    for row, chunk_cosine, fused in zip(rows, chunk_cosines, fused_share):
         chunk = store.chunks[row]
         sentences, vectors = store.sentences_of(row)
         sentence_cosine = float((vectors @ query).max()) if len(sentences) else float(chunk_cosine)
@@ -168,8 +178,8 @@ def signals(question: str, query_vector: np.ndarray, rows: list[int], store: "In
         best_match = max((match(asked, weights, terms(s.text) | context) for s in sentences),
                          default=match(asked, weights, terms(chunk.text) | context))
         score = (float(chunk_cosine) + config.rerank_sentence_weight * sentence_cosine
-                 + config.rerank_match_weight * best_match)
-        out.append(RerankSignals(row, float(chunk_cosine), sentence_cosine, best_match, score))
+                 + config.rerank_match_weight * best_match + config.rerank_fused_weight * fused)
+        out.append(RerankSignals(row, float(chunk_cosine), sentence_cosine, best_match, fused, score))
     return out
 
 
@@ -191,7 +201,7 @@ def rerank(question: str, query_vector: np.ndarray | None, fused: list["FusedCan
         query_vector = embedder.embed_queries([question])[0]
     window = fused[:depth]
     scored = signals(match_text if match_text is not None else question, query_vector, [c.row for c in window],
-                     store, config)
+                     store, config, [c.score for c in window])
     # Stable on ties: an exact tie keeps the fused order.
     order = sorted(range(depth), key=lambda i: -scored[i].score)
     return [replace(window[i], score=scored[i].score) for i in order] + list(fused[depth:])

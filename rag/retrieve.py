@@ -6,10 +6,11 @@ turns the two lists into one ordered list of :class:`~rag.records.Hit`.
 
 A question in another script than the corpus (an English question over
 Chinese documents) cannot be matched word for word: its lexical search runs
-on its words translated into corpus terms (:mod:`rag.crosslingual`), and
-that noisier list weighs ``crosslingual_lexical_scale`` times the usual
-lexical weight in fusion, so the multilingual dense ranking leads. A lexical
-search that matches nothing leaves the dense order as it is.
+on its own words plus their translation into corpus terms
+(:mod:`rag.crosslingual`), and that noisier list weighs
+``crosslingual_lexical_scale`` times the usual lexical weight in fusion, so
+the multilingual dense ranking leads. A lexical search that matches nothing
+leaves the dense order as it is.
 """
 
 from __future__ import annotations
