@@ -178,7 +178,8 @@ def translated(evalset: EvalSet, path: Path) -> EvalSet:
     return EvalSet(evalset.name + "-en", evalset.documents, questions)
 
 
-def index_folder(dataset: str, evalset: EvalSet, config: Config, embedder_name: str) -> Path:
+def index_folder(dataset: str, evalset: EvalSet, config: Config, embedder_name: str,
+                 root: Path = INDEXES_DIR) -> Path:
     """``bench/indexes/<dataset>-cs<size>-ov<overlap>-<tokenizer>-<hash>``: a
     readable name, plus a hash of everything else that shapes the index (the
     embedder, its prefix, the exact documents)."""
@@ -189,27 +190,28 @@ def index_folder(dataset: str, evalset: EvalSet, config: Config, embedder_name: 
     digest = hashlib.sha256(identity.encode()).hexdigest()[:8]
     corpus = dataset.removesuffix("-en")   # a translated question set asks the same corpus
     name = f"{corpus}-cs{config.chunk_size}-ov{config.chunk_overlap}-{config.lexical_tokenizer}-{digest}"
-    return INDEXES_DIR / name
+    return root / name
 
 
-def open_index(dataset: str, evalset: EvalSet, config: Config, embedder, progress: "Progress") -> tuple[object, Path]:
-    """The index of ``evalset``'s corpus under ``config``: reused when one
-    built with the same settings and documents exists, else built (reusing
-    cached vectors)."""
+def open_index(dataset: str, evalset: EvalSet, config: Config, embedder, progress: "Progress",
+               root: Path = INDEXES_DIR) -> tuple[object, Path]:
+    """The index of ``evalset``'s corpus under ``config`` (in a folder of
+    ``root``): reused when one built with the same settings and documents
+    exists, else built (reusing cached vectors)."""
     from ingest.build import build_index
     from rag.store import IndexProblem, IndexStore
 
-    folder = index_folder(dataset, evalset, config, embedder.name)
+    folder = index_folder(dataset, evalset, config, embedder.name, root)
     wanted = {(d.path, d.sha256) for d in evalset.documents}
     try:
         store = IndexStore.load(folder)
         why = store.manifest.mismatch(embedder.name, embedder.dim, config.chunker_settings(), config.lexical_tokenizer)
         if why is None and {(d.path, d.sha256) for d in store.manifest.documents} == wanted:
-            progress.note(f"reusing the index {folder.relative_to(PROJECT_ROOT)}")
+            progress.note(f"reusing the index {_shown(folder)}")
             return store, folder
     except IndexProblem:
         pass
-    progress.note(f"building the index {folder.relative_to(PROJECT_ROOT)} ({len(evalset.documents)} documents)")
+    progress.note(f"building the index {_shown(folder)} ({len(evalset.documents)} documents)")
     started = time.perf_counter()
     report = build_index(config.replace(index_dir=folder), documents=evalset.documents, embedder=embedder,
                          progress=progress.build)
@@ -227,9 +229,14 @@ def modes_for(config: Config) -> list[Mode]:
             Mode(f"fused ({fused})", fused, False), Mode(f"fused ({fused}) + rerank", fused, True)]
 
 
+def _shown(folder: Path) -> str:
+    return str(folder.relative_to(PROJECT_ROOT)) if folder.is_relative_to(PROJECT_ROOT) else str(folder)
+
+
 def run(dataset: str, config: Config, *, limit: int | None = None, distractors: int | None = None,
-        embedder=None, progress: "Progress | None" = None) -> BenchReport:
-    """Measure every mode on ``dataset`` (see the module docstring)."""
+        embedder=None, progress: "Progress | None" = None, indexes_dir: Path = INDEXES_DIR) -> BenchReport:
+    """Measure every mode on ``dataset`` (see the module docstring); the
+    index lives in a folder of ``indexes_dir``."""
     from rag.embedder import Embedder
     from rag.retrieve import Retriever
 
@@ -239,7 +246,7 @@ def run(dataset: str, config: Config, *, limit: int | None = None, distractors: 
     progress = progress or Progress(quiet=True)
     evalset, questions = load_dataset(dataset, limit, distractors)
     embedder = embedder or CachedEmbedder(Embedder.from_config(config), CACHE_FILE)
-    store, folder = open_index(dataset, evalset, config, embedder, progress)
+    store, folder = open_index(dataset, evalset, config, embedder, progress, indexes_dir)
     answerable = [q for q in questions if q.doc]
     progress.note(f"{len(answerable)} questions ({len(questions) - len(answerable)} unanswerable left out)")
 
@@ -270,7 +277,7 @@ def run(dataset: str, config: Config, *, limit: int | None = None, distractors: 
         results.append(result)
 
     settings = {name: getattr(config, name) for name in SETTINGS}
-    return BenchReport(dataset=dataset, index=str(folder.relative_to(PROJECT_ROOT)), settings=settings,
+    return BenchReport(dataset=dataset, index=_shown(folder), settings=settings,
                        documents=len(evalset.documents), chunks=len(store.chunks), questions=len(answerable),
                        unanswerable=len(questions) - len(answerable), results=results,
                        seconds=time.perf_counter() - started)
@@ -279,7 +286,7 @@ def run(dataset: str, config: Config, *, limit: int | None = None, distractors: 
 # The settings a report records (and the command line accepts).
 SETTINGS = ["chunk_size", "chunk_overlap", "lexical_tokenizer", "candidates", "fusion", "rrf_k", "dense_weight",
             "lexical_weight", "crosslingual_lexical_scale", "rerank_depth", "rerank_sentence_weight",
-            "rerank_match_weight"]
+            "rerank_match_weight", "rerank_fused_weight"]
 
 
 # --- output --------------------------------------------------------------------
@@ -326,8 +333,12 @@ class Progress:
         return tick
 
     def build(self, step) -> None:
-        if step.stage == "embed" and step.done == step.total and step.total:
-            self.note(f"embedded {step.file} ({step.total} chunks)")
+        from ingest.build import TERMS_LABEL
+
+        if step.stage == "embed" and step.file == TERMS_LABEL and step.total:
+            self.note(f"term table: {step.done}/{step.total} new terms embedded")
+        elif step.stage == "embed" and step.done == step.total and step.total:
+            self.note(f"embedded {step.file} ({step.total} chunks and sentences)")
         elif step.stage == "publish" and step.done:
             self.note("index published")
 
