@@ -41,7 +41,7 @@ def test_manifest_records_embedder_chunker_and_document_hashes(essay_config):
 
     manifest = read_manifest(essay_config.index_dir)
     assert manifest.embedder == "multilingual-e5-small" and manifest.dim == 384
-    assert manifest.chunker == {"chunk_size": 300, "chunk_overlap": 1}
+    assert manifest.chunker == essay_config.chunker_settings()
     (entry,) = manifest.documents
     assert entry.sha256 == hashlib.sha256(ESSAY.read_bytes()).hexdigest()
     assert entry.metadata.get("date", "").startswith("2022-11-18")
