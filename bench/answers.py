@@ -45,6 +45,7 @@ import logging
 import sys
 import time
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Sequence
 
 import numpy as np
@@ -227,6 +228,17 @@ def ask_timed(engine, question: str) -> tuple[Answer, float, float]:
     return answer, first if first is not None else total, total
 
 
+def check_known_gguf(target: str) -> None:
+    """Refuse the assembled PyPI GGUF (:mod:`rag.gguf_model`) when its bytes
+    are not the recorded ones: its parts come from unknown uploaders."""
+    from rag.gguf_model import MODEL_FILE, SHA256, is_verified
+
+    path = Path(target).expanduser()
+    if path.name == MODEL_FILE and path.is_file() and not is_verified(path):
+        raise RuntimeError(f"{path} is not the recorded {MODEL_FILE} (sha256 {SHA256}): "
+                           "assemble it again with `python -m rag.gguf_model`")
+
+
 def evaluate(dataset: str, questions: Sequence[EvalQuestion], engine, *, limit: int | None = None,
              progress: Progress | None = None) -> AnswerReport:
     """Ask ``engine`` (a :class:`rag.engine.Engine` over the dataset's index)
@@ -241,6 +253,7 @@ def evaluate(dataset: str, questions: Sequence[EvalQuestion], engine, *, limit: 
         raise RuntimeError(f"no index to answer from: {status.message}")
     load_seconds = 0.0
     if config.llm:
+        check_known_gguf(config.llm)
         # Loaded once, before the clock of the first question starts.
         t0 = time.perf_counter()
         make_generator(config)

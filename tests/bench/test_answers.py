@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from bench.answers import AnswerReport, evaluate, format_report, score_answer, sentence_hit
+from bench.answers import AnswerReport, check_known_gguf, evaluate, format_report, score_answer, sentence_hit
 from bench.datasets import EvalQuestion, load_seed_dev
 from rag.records import Answer, Citation, Statement
 
@@ -97,3 +97,13 @@ def test_an_abstention_scores_zero_and_has_no_citation_figures():
     assert row.abstained and not row.sentence_hit
     assert (row.em, row.f1, row.em_fallback, row.f1_fallback) == (0.0, 0.0, 0.0, 0.0)
     assert row.citation_precision is None
+
+
+def test_a_gguf_with_the_assembled_models_name_but_other_bytes_is_refused(tmp_path):
+    from rag.gguf_model import MODEL_FILE
+
+    fake = tmp_path / MODEL_FILE
+    fake.write_bytes(b"GGUF not the recorded bytes")
+    with pytest.raises(RuntimeError, match="python -m rag.gguf_model"):
+        check_known_gguf(str(fake))
+    check_known_gguf(str(tmp_path / "other-model.gguf"))    # other models are the user's own business
