@@ -164,6 +164,19 @@ def tokenize_many(texts: Iterable[str], mode: str = "jieba") -> list[list[str]]:
 # --- index ---------------------------------------------------------------
 
 
+def _bm25s():
+    """The ``bm25s`` module, imported quietly.
+
+    On import it sets its logger to DEBUG, so its chatter ("Building index from
+    tokens") reaches any handler the application installed (``logging.basicConfig``
+    in the command lines); only its warnings and errors should be heard.
+    """
+    import bm25s
+
+    logging.getLogger("bm25s").setLevel(logging.WARNING)
+    return bm25s
+
+
 class LexicalIndex:
     """A BM25 index over a fixed list of texts; rows are their positions."""
 
@@ -177,8 +190,7 @@ class LexicalIndex:
     @classmethod
     def build(cls, texts: Sequence[str], mode: str = "jieba") -> "LexicalIndex":
         """Tokenize ``texts`` (in one batch) and build their BM25 index."""
-        import bm25s
-
+        bm25s = _bm25s()
         corpus_tokens = tokenize_many(texts, mode)
         bm25 = bm25s.BM25(method="lucene", backend="numpy")
         with warnings.catch_warnings():
@@ -251,8 +263,7 @@ class LexicalIndex:
         built with another tokenizer version, or (if ``mode`` is given) with
         another tokenizer mode.
         """
-        import bm25s
-
+        bm25s = _bm25s()
         folder = Path(folder)
         meta_path = folder / META_FILE
         if not meta_path.is_file():

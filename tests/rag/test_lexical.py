@@ -75,6 +75,21 @@ def test_jieba_loads_without_printing():
     assert done.stderr == ""
 
 
+def test_building_and_loading_print_no_bm25s_chatter_but_its_warnings_are_heard(tmp_path):
+    # As the command lines set up logging: bm25s sets its own logger to DEBUG
+    # on import, which printed "DEBUG: Building index from tokens" mid-build.
+    code = ("import logging, sys; logging.basicConfig(level=logging.WARNING, format='%(levelname)s: %(message)s')\n"
+            "from rag.lexical import LexicalIndex\n"
+            f"LexicalIndex.build(['北京大学创建于1898年', '长江全长约6300公里']).save(sys.argv[1])\n"
+            "LexicalIndex.load(sys.argv[1])\n"
+            "logging.getLogger('bm25s').warning('a real problem')\n")
+    done = subprocess.run([sys.executable, "-c", code, str(tmp_path / "bm25")], cwd=PROJECT_ROOT,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == ""
+    assert done.stderr == "WARNING: a real problem\n"
+
+
 # --- ranking -------------------------------------------------------------
 
 
