@@ -19,6 +19,11 @@ translations; the lexical recall (CJK character bigrams of the question's
 content words found in the unit) rewards the sentence that names what was
 asked. ``evidence_score`` — the best evidence over all units — is the one
 number compared with ``abstain_threshold``.
+
+A question that asks for a number or a date (how many, when: see
+:mod:`rag.answer_type`) is abstained on as well when none of the sentences
+the answer would quote holds one: the documents mention the topic but do not
+give the fact asked for (``answer_type_check``).
 """
 
 from __future__ import annotations
@@ -32,6 +37,7 @@ from typing import Callable, Iterable, Sequence
 import numpy as np
 
 from rag.about_document import answers_field, asked_field, front_matter_lines
+from rag.answer_type import ExpectedAnswer, expected_answer, satisfies
 from rag.config import Config
 from rag.embedder import Embedder
 from rag.overlap import fold, is_chinese, recall, terms
@@ -42,6 +48,14 @@ from rag.verify import MARKER, is_trivial, passage_texts, split_statements, veri
 
 NO_ANSWER_ZH = "文档中没有找到这个问题的答案。以下是最相关的段落："
 NO_ANSWER_EN = "The documents do not answer this question. The nearest passages are below."
+# Why an answer abstained although the passages are on topic: the question
+# asks for a number or a date that none of the quoted sentences holds.
+MISSING_ZH = {ExpectedAnswer.NUMBER: "文档提到了这个话题，但没有给出所问的数字。",
+              ExpectedAnswer.DATE: "文档提到了这个话题，但没有给出所问的日期或时间。",
+              ExpectedAnswer.ORDINAL: "文档提到了这个话题，但没有说明是第几。"}
+MISSING_EN = {ExpectedAnswer.NUMBER: "The documents mention this topic but do not give the number asked for.",
+              ExpectedAnswer.DATE: "The documents mention this topic but do not give the date asked for.",
+              ExpectedAnswer.ORDINAL: "The documents mention this topic but do not say which in order."}
 
 DocumentsText = Callable[[str], str]
 
@@ -97,6 +111,16 @@ class ScoredUnit:
 
 
 @dataclass(frozen=True)
+class Evidence:
+    """What decides whether an extractive answer abstains: the best evidence
+    (compared with ``abstain_threshold``) and the form the question asks for
+    when none of the sentences the answer would quote gives it."""
+
+    score: float
+    missing: ExpectedAnswer | None
+
+
+@dataclass(frozen=True)
 class Ordinal:
     """An enumeration marker found at the start of a unit."""
 
@@ -119,22 +143,33 @@ def compose_answer(question: str, hits: list[Hit], embedder: Embedder, config: C
     confidence = max((s.evidence for s in scored), default=0.0)
     if not scored or confidence < config.abstain_threshold:
         return abstention(question, hits, confidence)
-    chosen = select_units(scored, config)
-    elaborated = elaborate_item(question, chosen[0], scored, config, documents_text)
-    if elaborated:
-        chosen = elaborated
-    elif is_list_question(question):
-        chosen = gather_list(chosen, scored, config, documents_text)
-    chosen = order_readably(chosen)
+    chosen = choose_units(question, scored, config, documents_text)
     answer, citations = write_answer(question, chosen, documents_text)
     if not citations:
         return abstention(question, hits, confidence)
+    missing = missing_form(question, [c.text for c in citations])
+    if missing is not None and config.answer_type_check:
+        return abstention(question, hits, confidence, missing)
     statements = [Statement(text=c.text, citations=(c.n,)) for c in citations]
     statements = verify_statements(statements, {c.n: c.text for c in citations}, embedder, config)
     best = max(scored, key=lambda s: s.score)
     short = extract_short_answer(question, best.unit.text) if is_fact_question(question) else None
     return Answer(question=question, answer=answer, abstained=False, citations=citations, hits=list(hits),
                   statements=statements, short_answer=short, confidence=confidence)
+
+
+def assess(question: str, hits: list[Hit], embedder: Embedder, config: Config | None = None, *,
+           documents_text: DocumentsText | None = None) -> Evidence:
+    """The :class:`Evidence` :func:`compose_answer` decides on (for
+    calibration): the best evidence score, and the form asked for that the
+    sentences it would quote lack — checked whatever ``answer_type_check``
+    says, so a benchmark can report the check's effect."""
+    config = config or Config()
+    scored = score_units(question, hits, embedder, config, documents_text=documents_text)
+    if not scored:
+        return Evidence(0.0, None)
+    _, citations = write_answer(question, choose_units(question, scored, config, documents_text), documents_text)
+    return Evidence(max(s.evidence for s in scored), missing_form(question, [c.text for c in citations]))
 
 
 def evidence_score(question: str, hits: list[Hit], embedder: Embedder, config: Config | None = None, *,
@@ -145,12 +180,26 @@ def evidence_score(question: str, hits: list[Hit], embedder: Embedder, config: C
     return max((s.evidence for s in scored), default=0.0)
 
 
-def abstention(question: str, hits: list[Hit], confidence: float = 0.0) -> Answer:
+def abstention(question: str, hits: list[Hit], confidence: float = 0.0,
+               missing: ExpectedAnswer | None = None) -> Answer:
     """The answer that says the documents do not answer ``question``; the
-    hits stay attached so the user can read the nearest passages."""
-    message = NO_ANSWER_ZH if is_chinese(question) else NO_ANSWER_EN
-    return Answer(question=question, answer=message, abstained=True, citations=[], hits=list(hits),
-                  confidence=confidence)
+    hits stay attached so the user can read the nearest passages. With
+    ``missing`` (the passages are on topic but hold no number or date), a
+    note says so."""
+    chinese = is_chinese(question)
+    notes = [(MISSING_ZH if chinese else MISSING_EN)[missing]] if missing is not None else []
+    return Answer(question=question, answer=NO_ANSWER_ZH if chinese else NO_ANSWER_EN, abstained=True,
+                  citations=[], hits=list(hits), notes=notes, confidence=confidence)
+
+
+def missing_form(question: str, quoted: Iterable[str]) -> ExpectedAnswer | None:
+    """What ``question`` asks for — a number, a date, an ordinal — when none
+    of the ``quoted`` sentences holds one; None when they do or it asks for
+    neither (:mod:`rag.answer_type`)."""
+    expected = expected_answer(question)
+    if expected is ExpectedAnswer.ANY or any(satisfies(text, expected) for text in quoted):
+        return None
+    return expected
 
 
 def is_list_question(question: str) -> bool:
@@ -254,6 +303,20 @@ _CACHE = _VectorCache()
 
 
 # --- choosing what to quote --------------------------------------------------
+
+def choose_units(question: str, scored: list[ScoredUnit], config: Config,
+                 documents_text: DocumentsText | None = None) -> list[ScoredUnit]:
+    """The units an answer quotes, in reading order: the best ones; or, when
+    the best is a list item the question names, what follows it; or, for a
+    list question, the items of its list."""
+    chosen = select_units(scored, config)
+    elaborated = elaborate_item(question, chosen[0], scored, config, documents_text)
+    if elaborated:
+        chosen = elaborated
+    elif is_list_question(question):
+        chosen = gather_list(chosen, scored, config, documents_text)
+    return order_readably(chosen)
+
 
 def select_units(scored: list[ScoredUnit], config: Config) -> list[ScoredUnit]:
     """The best unit, and up to ``answer_sentences - 1`` more that score

@@ -10,8 +10,9 @@ import pytest
 from conftest import ESSAY, SHARED_DATA
 from ingest.chunking import chunk_document
 from ingest.loaders import load_document
-from rag.answer import (NO_ANSWER_EN, NO_ANSWER_ZH, answer_from_generated, candidates, compose_answer,
-                        evidence_score, is_list_question)
+from rag.answer import (MISSING_ZH, NO_ANSWER_EN, NO_ANSWER_ZH, answer_from_generated, assess, candidates,
+                        compose_answer, evidence_score, is_list_question)
+from rag.answer_type import ExpectedAnswer
 from rag.records import Hit
 
 SEED = [json.loads(line) for line in (SHARED_DATA / "seed_dev_qa.jsonl").read_text("utf-8").splitlines()
@@ -91,6 +92,41 @@ def test_abstention_threshold_keeps_a_margin_on_both_sides(retriever, documents_
     unanswerable = {q: score(q) for q in [s["q"] for s in UNANSWERABLE] + MORE_UNANSWERABLE}
     assert min(answerable.values()) >= config.abstain_threshold + MARGIN, answerable
     assert max(unanswerable.values()) <= config.abstain_threshold - MARGIN, unanswerable
+
+
+# On-topic questions the essay does not answer, asking for a number: their
+# words are all in it (evidence 1.06-1.18, above the threshold), the number
+# is not (bench/data/essay_unanswerable.jsonl).
+ASKS_FOR_A_NUMBER = ["非公有制经济组织中有多少个党支部？", "干部教育培训每年的经费是多少？",
+                     "公开选拔的干部中女性占多少比例？", "组工干部的平均年龄是多少岁？", "今年提拔了多少名年轻干部？",
+                     "社区党组织书记的工资是多少？"]
+
+
+@pytest.mark.parametrize("question", ASKS_FOR_A_NUMBER)
+def test_question_asking_for_a_number_the_passages_lack_abstains(question, retriever, documents_text):
+    answer = ask(question, retriever, documents_text)
+    assert answer.abstained and answer.answer == NO_ANSWER_ZH and answer.citations == []
+    assert answer.hits, "the nearest passages must still be shown"
+
+
+def test_the_answer_type_check_is_what_abstains_on_the_party_branch_question(retriever, documents_text):
+    question = "非公有制经济组织中有多少个党支部？"
+    hits = retriever.search(question)
+    evidence = assess(question, hits, retriever.embedder, retriever.config, documents_text=documents_text)
+    assert evidence.score >= retriever.config.abstain_threshold, "the score alone would answer it"
+    assert evidence.missing is ExpectedAnswer.NUMBER
+    answer = compose_answer(question, hits, retriever.embedder, retriever.config, documents_text=documents_text)
+    assert answer.abstained and answer.notes == [MISSING_ZH[ExpectedAnswer.NUMBER]]
+    unchecked = retriever.config.replace(answer_type_check=False)
+    answer = compose_answer(question, hits, retriever.embedder, unchecked, documents_text=documents_text)
+    assert not answer.abstained and answer.citations
+
+
+def test_seed_questions_ask_for_nothing_the_check_finds_missing(retriever, documents_text):
+    for seed in ANSWERABLE:
+        evidence = assess(seed["q"], retriever.search(seed["q"]), retriever.embedder, retriever.config,
+                          documents_text=documents_text)
+        assert evidence.missing is None, seed["q"]
 
 
 def test_english_question_abstains_in_english(retriever, documents_text):
