@@ -22,6 +22,10 @@ then sweeps the threshold and prints, for each, the rate of *wrong*
 abstentions (answerable, confidence below it) and of *missed* abstentions
 (unanswerable, confidence at or above it), and proposes the threshold with
 the least sum of the two rates (the middle of the best run when several tie).
+Each row also gives both rates with the answer-type check on (the answer
+also abstains when the question asks for a number or a date that none of
+the sentences it would quote holds: :mod:`rag.answer_type`), whatever
+``answer_type_check`` is set to.
 
 Indexes and vectors are shared with :mod:`bench.retrieval` (same folders,
 same cache); the sentence vectors the answer module computes at query time
@@ -35,7 +39,7 @@ import json
 import logging
 import sys
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Sequence
 
 import numpy as np
@@ -59,6 +63,7 @@ class Confidence:
     corpus: str          # the set: the dataset whose corpus was searched, or "<questions> asked of <corpus>"
     answerable: bool
     confidence: float
+    missing: str | None = None   # "number"/"date": asked for, and in none of the sentences the answer would quote
 
 
 @dataclass(frozen=True)
@@ -78,7 +83,8 @@ class ThresholdErrors:
 
 @dataclass
 class AbstentionReport:
-    """The sweep, the proposed threshold and the configured one."""
+    """The sweep, the proposed threshold and the configured one; the same
+    with the answer-type check (empty/None when not measured)."""
 
     answerable: int
     unanswerable: int
@@ -86,8 +92,10 @@ class AbstentionReport:
     proposed: ThresholdErrors
     configured: ThresholdErrors
     sources: dict[str, int]          # questions per "set: answerable|unanswerable"
-    errors_by_source: dict[str, dict[str, int]]   # set -> {"proposed": errors, "configured": errors}
+    errors_by_source: dict[str, dict[str, int]]   # set -> {"proposed": errors, "configured": errors, "checked": ...}
     seconds: float
+    checked: list[ThresholdErrors] = field(default_factory=list)   # the sweep with the answer-type check
+    configured_checked: ThresholdErrors | None = None
 
     def to_json(self) -> dict:
         return asdict(self)
@@ -96,19 +104,28 @@ class AbstentionReport:
 # --- threshold logic -------------------------------------------------------------
 
 
-def errors_at(confidences: Sequence[Confidence], threshold: float) -> ThresholdErrors:
-    """Wrong and missed abstentions if the answer module abstained below ``threshold``."""
+def abstains(c: Confidence, threshold: float, type_check: bool = False) -> bool:
+    """Whether the answer module abstains on ``c``: its confidence is below
+    ``threshold`` or, with ``type_check``, the number or date asked for is
+    missing from what it would quote."""
+    return c.confidence < threshold or (type_check and c.missing is not None)
+
+
+def errors_at(confidences: Sequence[Confidence], threshold: float, type_check: bool = False) -> ThresholdErrors:
+    """Wrong and missed abstentions if the answer module abstained below
+    ``threshold`` (and, with ``type_check``, when the form asked for is missing)."""
     answerable = [c for c in confidences if c.answerable]
     unanswerable = [c for c in confidences if not c.answerable]
-    wrong = sum(1 for c in answerable if c.confidence < threshold)
-    missed = sum(1 for c in unanswerable if c.confidence >= threshold)
+    wrong = sum(1 for c in answerable if abstains(c, threshold, type_check))
+    missed = sum(1 for c in unanswerable if not abstains(c, threshold, type_check))
     return ThresholdErrors(round(float(threshold), 6), wrong / len(answerable) if answerable else 0.0,
                            missed / len(unanswerable) if unanswerable else 0.0, wrong, missed)
 
 
-def sweep(confidences: Sequence[Confidence], thresholds: Sequence[float]) -> list[ThresholdErrors]:
+def sweep(confidences: Sequence[Confidence], thresholds: Sequence[float],
+          type_check: bool = False) -> list[ThresholdErrors]:
     """:func:`errors_at` for every threshold, in the order given."""
-    return [errors_at(confidences, t) for t in thresholds]
+    return [errors_at(confidences, t, type_check) for t in thresholds]
 
 
 def propose(rows: Sequence[ThresholdErrors]) -> ThresholdErrors:
@@ -143,10 +160,11 @@ def thresholds_between(low: float, high: float, step: float) -> list[float]:
 def confidences(evalset: EvalSet, questions: Sequence[EvalQuestion], corpus: str, config: Config, embedder,
                 progress: Progress, answerable: bool | None = None, source: str | None = None) -> list[Confidence]:
     """The answer module's confidence for each question asked of
-    ``evalset``'s corpus. ``answerable``: force the label (questions of
-    another corpus); None: a question is answerable when it names a
+    ``evalset``'s corpus, and the form asked for that its quotes would lack
+    (:func:`rag.answer.assess`). ``answerable``: force the label (questions
+    of another corpus); None: a question is answerable when it names a
     document. ``source`` names the set in the report (default: ``corpus``)."""
-    from rag.answer import evidence_score
+    from rag.answer import assess
     from rag.retrieve import Retriever
 
     store, _ = open_index(corpus, evalset, config, embedder, progress)
@@ -156,10 +174,10 @@ def confidences(evalset: EvalSet, questions: Sequence[EvalQuestion], corpus: str
     tick = progress.counter(f"confidence of {len(questions)} questions on {corpus}")
     for i, q in enumerate(questions):
         hits = retriever.search(q.question, config.top_k, query_vector=vectors[i])
-        score = evidence_score(q.question, hits, embedder, config,
-                               documents_text=lambda path: store.documents[path].text)
+        evidence = assess(q.question, hits, embedder, config, documents_text=lambda path: store.documents[path].text)
         label = bool(q.doc) if answerable is None else answerable
-        out.append(Confidence(q.id, q.question, source or corpus, label, float(score)))
+        missing = evidence.missing.value if evidence.missing is not None else None
+        out.append(Confidence(q.id, q.question, source or corpus, label, float(evidence.score), missing))
         if (i + 1) % 50 == 0 or i + 1 == len(questions):
             tick(i + 1, len(questions))
     return out
@@ -187,43 +205,61 @@ def run(config: Config, *, cmrc: str = "cmrc2018-trial", limit: int = 300, low: 
     found += confidences(essay, cmrc_questions, ESSAY, config, embedder, progress, answerable=False,
                          source=f"{cmrc} asked of {ESSAY}")
 
-    rows = sweep(found, thresholds_between(low, high, step))
+    thresholds = thresholds_between(low, high, step)
+    rows = sweep(found, thresholds)
     proposed = propose(rows)
     report = AbstentionReport(answerable=sum(c.answerable for c in found),
                               unanswerable=sum(not c.answerable for c in found), sweep=rows,
                               proposed=proposed, configured=errors_at(found, config.abstain_threshold),
-                              sources={}, errors_by_source={}, seconds=time.perf_counter() - started)
+                              sources={}, errors_by_source={}, seconds=time.perf_counter() - started,
+                              checked=sweep(found, thresholds, type_check=True),
+                              configured_checked=errors_at(found, config.abstain_threshold, type_check=True))
     for c in found:
         key = f"{c.corpus}: {'answerable' if c.answerable else 'unanswerable'}"
         report.sources[key] = report.sources.get(key, 0) + 1
-        errors = report.errors_by_source.setdefault(key, {"proposed": 0, "configured": 0})
-        for name, threshold in (("proposed", proposed.threshold), ("configured", config.abstain_threshold)):
-            errors[name] += (c.confidence < threshold) if c.answerable else (c.confidence >= threshold)
+        errors = report.errors_by_source.setdefault(key, {"proposed": 0, "configured": 0, "checked": 0})
+        for name, threshold, type_check in (("proposed", proposed.threshold, False),
+                                            ("configured", config.abstain_threshold, False),
+                                            ("checked", config.abstain_threshold, True)):
+            errors[name] += abstains(c, threshold, type_check) == c.answerable
     return report, found
 
 
 def format_report(report: AbstentionReport, every: float = 0.05) -> str:
     """The sweep (every ``every``, plus the proposed and configured
-    thresholds) as a Markdown table."""
+    thresholds) as a Markdown table; with the answer-type check measured,
+    its errors in three more columns and one more per-set column."""
     marks = {report.proposed.threshold: "proposed", report.configured.threshold: "configured"}
     if report.proposed.threshold == report.configured.threshold:
         marks[report.proposed.threshold] = "proposed = configured"
     shown = [r for r in report.sweep if abs(r.threshold / every - round(r.threshold / every)) < 1e-6]
     shown = sorted({r.threshold: r for r in shown + [report.proposed, report.configured]}.values(),
                    key=lambda r: r.threshold)
+    checked = {r.threshold: r for r in report.checked}
+    if report.configured_checked is not None:
+        checked[report.configured_checked.threshold] = report.configured_checked
+
+    def cells(r: ThresholdErrors) -> str:
+        return f"{r.wrong_abstentions:.3f} ({r.wrong}) | {r.missed_abstentions:.3f} ({r.missed}) | {r.total:.3f}"
+
+    extra = " | wrong, with the answer-type check | missed, with the check | sum, with the check" if checked else ""
     lines = [f"{report.answerable} answerable, {report.unanswerable} unanswerable questions: "
              + ", ".join(f"{k} {v}" for k, v in report.sources.items()), "",
-             "| threshold | wrong abstentions (answerable) | missed abstentions (unanswerable) | sum |",
-             "|---:|---:|---:|---:|"]
+             f"| threshold | wrong abstentions (answerable) | missed abstentions (unanswerable) | sum{extra} |",
+             "|---:|---:|---:|---:|" + ("---:|---:|---:|" if checked else "")]
     for r in shown:
         mark = f" ({marks[r.threshold]})" if r.threshold in marks else ""
-        lines.append(f"| {r.threshold:.2f}{mark} | {r.wrong_abstentions:.3f} ({r.wrong}) "
-                     f"| {r.missed_abstentions:.3f} ({r.missed}) | {r.total:.3f} |")
-    lines += ["", "| set | questions | errors at the proposed threshold | at the configured one |",
-              "|---|---:|---:|---:|"]
+        with_check = ""
+        if checked:
+            with_check = " | " + (cells(checked[r.threshold]) if r.threshold in checked else "– | – | –")
+        lines.append(f"| {r.threshold:.2f}{mark} | {cells(r)}{with_check} |")
+    extra = " | at the configured one, with the answer-type check" if checked else ""
+    lines += ["", f"| set | questions | errors at the proposed threshold | at the configured one{extra} |",
+              "|---|---:|---:|---:|" + ("---:|" if checked else "")]
     for key, n in report.sources.items():
         errors = report.errors_by_source.get(key, {})
-        lines.append(f"| {key} | {n} | {errors.get('proposed', 0)} | {errors.get('configured', 0)} |")
+        with_check = f" | {errors.get('checked', 0)}" if checked else ""
+        lines.append(f"| {key} | {n} | {errors.get('proposed', 0)} | {errors.get('configured', 0)}{with_check} |")
     lines += ["", f"proposed abstain_threshold = {report.proposed.threshold:.2f} "
               f"(configured {report.configured.threshold:.2f}); {report.seconds:.0f} s"]
     return "\n".join(lines)

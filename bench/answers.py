@@ -59,7 +59,8 @@ from rag.verify import citation_coverage, citation_precision
 log = logging.getLogger(__name__)
 
 # The settings a report records.
-SETTINGS = ["chunk_size", "top_k", "fusion", "rerank", "abstain_threshold", "answer_sentences", "llm_max_new_tokens"]
+SETTINGS = ["chunk_size", "top_k", "fusion", "rerank", "abstain_threshold", "answer_type_check", "answer_sentences",
+            "llm_max_new_tokens"]
 
 
 @dataclass
@@ -335,7 +336,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--model", default=None, metavar="NAME", help="model name for an OpenAI-compatible server")
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
     parser.add_argument("--quiet", action="store_true", help="no progress on stderr")
-    Config.add_arguments(parser, names=["embedder", "top_k", "abstain_threshold", "llm_max_new_tokens"])
+    Config.add_arguments(parser, names=["embedder", "top_k", "abstain_threshold", "answer_type_check",
+                                        "llm_max_new_tokens"])
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s")
     config = Config.from_args(args)

@@ -8,8 +8,8 @@ from bench.abstention import (AbstentionReport, Confidence, errors_at, format_re
                               thresholds_between)
 
 
-def conf(value: float, answerable: bool) -> Confidence:
-    return Confidence("q", "?", "x", answerable, value)
+def conf(value: float, answerable: bool, missing: str | None = None) -> Confidence:
+    return Confidence("q", "?", "x", answerable, value, missing)
 
 
 # Answerable at 0.9, 1.0, 1.1, 1.2; unanswerable at 0.8, 0.85, 0.95.
@@ -53,3 +53,25 @@ def test_the_report_marks_the_proposed_and_configured_thresholds():
     assert "0.98 (proposed)" in text and "1.03 (configured)" in text
     assert "proposed abstain_threshold = 0.98 (configured 1.03)" in text
     assert "| x: answerable | 4 | 1 | 2 |" in text
+
+
+def test_the_answer_type_check_abstains_whatever_the_confidence():
+    found = FOUND + [conf(1.1, False, "number"), conf(1.2, True, "date")]
+    without, with_check = errors_at(found, 0.95), errors_at(found, 0.95, type_check=True)
+    assert (without.wrong, without.missed) == (1, 2)
+    assert (with_check.wrong, with_check.missed) == (2, 1)
+    assert [r.missed for r in sweep(found, [0.0, 2.0], type_check=True)] == [3, 0]
+
+
+def test_the_report_shows_the_answer_type_check_beside_the_sweep():
+    found = FOUND + [conf(1.1, False, "number")]
+    rows = sweep(found, thresholds_between(0.8, 1.1, 0.01))
+    report = AbstentionReport(4, 4, rows, propose(rows), errors_at(found, 1.03), {"x: unanswerable": 4},
+                              {"x: unanswerable": {"proposed": 2, "configured": 1, "checked": 0}}, 1.0,
+                              checked=sweep(found, thresholds_between(0.8, 1.1, 0.01), type_check=True),
+                              configured_checked=errors_at(found, 1.03, type_check=True))
+    text = format_report(report)
+    assert "wrong, with the answer-type check" in text
+    # at 1.03: answerable 0.9 and 1.0 abstained; the unanswerable 1.1 answered, unless checked
+    assert "| 1.03 (configured) | 0.500 (2) | 0.250 (1) | 0.750 | 0.500 (2) | 0.000 (0) | 0.500 |" in text
+    assert "| x: unanswerable | 4 | 2 | 1 | 0 |" in text
