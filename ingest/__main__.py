@@ -11,7 +11,7 @@ import argparse
 import logging
 import sys
 
-from ingest.build import BuildError, BuildProgress
+from ingest.build import TERMS_LABEL, BuildError, BuildProgress
 from rag.config import Config
 from rag.engine import Engine
 from rag.store import IndexProblem
@@ -46,8 +46,13 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _print_progress(p: BuildProgress) -> None:
-    if p.stage == "embed":
-        sys.stderr.write(f"\rembedding {p.file}: {p.done}/{p.total} chunks   ")
+    if p.stage == "embed" and p.file == TERMS_LABEL:
+        sys.stderr.write(f"\rembedding the term table: {p.done}/{p.total} new terms   ")
+        if p.done == p.total:
+            sys.stderr.write("\n")
+    elif p.stage == "embed":
+        sys.stderr.write(f"\rembedding {p.file}: {p.done}/{p.total} "
+                         f"({p.chunks} chunks + {p.sentences} sentences)   ")
         if p.done == p.total:
             sys.stderr.write("\n")
     elif p.stage == "load" and p.file:

@@ -51,14 +51,66 @@ class BuildError(RuntimeError):
 @dataclass(frozen=True)
 class BuildProgress:
     """One step of a build, for progress bars: ``stage`` is "load", "embed",
-    "index" or "publish"; ``done``/``total`` count files (in embed: the
-    document's passages, its chunks and then its sentences; last, with
-    ``file`` = :data:`TERMS_LABEL`, the corpus terms of the term table)."""
+    "index" or "publish"; ``done``/``total`` count files, except in embed:
+    there they count the texts of one document, its ``chunks`` chunks and
+    then its ``total - chunks`` distinct sentences; last, with ``file`` =
+    :data:`TERMS_LABEL` (and ``chunks`` = 0), the new terms of the term table."""
 
     stage: str
     done: int
     total: int
     file: str = ""
+    chunks: int = 0
+
+    @property
+    def sentences(self) -> int:
+        """Embed steps of a document: how many of ``total`` are its sentences."""
+        return self.total - self.chunks if self.stage == "embed" and self.file != TERMS_LABEL else 0
+
+
+# The stages of a build, in order, as :class:`BuildStats` times them.
+STAGES = ("embedder", "load", "previous", "chunk", "embed", "reuse", "terms", "bm25", "write")
+
+
+@dataclass
+class BuildStats:
+    """Where a build's time went, and what it embedded and what it reused
+    (``python -m bench.build`` reports it).
+
+    ``seconds[stage]`` for each of :data:`STAGES`: ``embedder`` loading the
+    embedder (0 when it is passed in or already loaded); ``load`` finding,
+    reading and parsing the corpus files (0 when documents are passed in);
+    ``previous`` opening the serving index whose vectors may be reused;
+    ``chunk`` chunking new or changed documents and splitting their chunks
+    into sentences; ``embed`` embedding those chunks and sentences (or reading
+    them back from ``.staging/``); ``reuse`` taking unchanged documents'
+    chunks and vectors from the serving index; ``terms`` collecting the corpus
+    terms and embedding the new ones; ``bm25`` tokenizing every passage and
+    building BM25; ``write`` the FAISS index, saving and publishing the version.
+
+    Counts: chunks; distinct sentence texts per document (a sentence repeated
+    by chunk overlap counts once, as it is embedded once); terms. ``staged``:
+    read from ``.staging/``, embedded by an interrupted earlier build.
+    """
+
+    seconds: dict[str, float] = field(default_factory=lambda: dict.fromkeys(STAGES, 0.0))
+    chunks_embedded: int = 0
+    chunks_staged: int = 0
+    chunks_reused: int = 0
+    sentences_embedded: int = 0
+    sentences_staged: int = 0
+    sentences_reused: int = 0
+    terms_embedded: int = 0
+    terms_reused: int = 0
+
+    @contextmanager
+    def timing(self, stage: str) -> Iterator[None]:
+        """Add the time spent in the ``with`` block to ``seconds[stage]``."""
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.seconds[stage] += time.perf_counter() - started
 
 
 @dataclass
@@ -72,6 +124,7 @@ class BuildReport:
     reused_documents: list[str] = field(default_factory=list)
     failed: list[FailedEntry] = field(default_factory=list)
     seconds: float = 0.0
+    stats: BuildStats = field(default_factory=BuildStats)
 
     def summary(self) -> str:
         line = (f"indexed {self.documents} documents, {self.chunks} chunks "
@@ -95,20 +148,24 @@ def build_index(config: Config, *, full: bool = False, documents: Sequence[Docum
     then untouched.
     """
     started = time.perf_counter()
+    stats = BuildStats()
     report_progress = progress or (lambda p: None)
     config.index_dir.mkdir(parents=True, exist_ok=True)
     with _build_lock(config.index_dir):
         failed: list[FailedEntry] = []
         if documents is None:
-            documents = _load_corpus(config.corpus_dir, failed, report_progress)
+            with stats.timing("load"):
+                documents = _load_corpus(config.corpus_dir, failed, report_progress)
         if not documents:
             reason = "; ".join(f"{f.path}: {f.reason}" for f in failed)
             raise BuildError(f"no indexable documents in {config.corpus_dir}"
                              + (f" ({reason})" if reason else "")
                              + ": add .txt, .md, .pdf, .docx or .html files, then rebuild")
 
-        embedder = embedder or Embedder.from_config(config)
-        previous = None if full else _reusable_store(config, embedder)
+        with stats.timing("embedder"):
+            embedder = embedder or Embedder.from_config(config)
+        with stats.timing("previous"):
+            previous = None if full else _reusable_store(config, embedder)
         staging = _Staging(config.index_dir / STAGING, _settings_key(config, embedder))
 
         chunks: list[Chunk] = []
@@ -116,17 +173,19 @@ def build_index(config: Config, *, full: bool = False, documents: Sequence[Docum
         sentence_spans: list[list[tuple[int, int]]] = []
         sentence_vectors: list[np.ndarray] = []
         entries: list[DocumentEntry] = []
-        report = BuildReport(version="", documents=0, chunks=0, failed=failed)
+        report = BuildReport(version="", documents=0, chunks=0, failed=failed, stats=stats)
         now = _now()
         for i, doc in enumerate(documents):
             old = _previous_entry(previous, doc)
             if old is not None:
-                part = _reuse(previous, doc.path, first_id=len(chunks))
+                with stats.timing("reuse"):
+                    part = _reuse(previous, doc.path, first_id=len(chunks))
+                stats.chunks_reused += len(part.chunks)
+                stats.sentences_reused += _distinct_sentences(doc, part.sentence_spans)
                 indexed_at = old.indexed_at
                 report.reused_documents.append(doc.path)
             else:
-                doc_chunks = chunk_document(doc, config.chunk_size, config.chunk_overlap, first_id=len(chunks))
-                part = _embed_document(doc, doc_chunks, embedder, staging, report_progress)
+                part = _embed_document(doc, config, len(chunks), embedder, staging, stats, report_progress)
                 indexed_at = now
                 report.embedded_documents.append(doc.path)
             doc_chunks = part.chunks
@@ -142,12 +201,15 @@ def build_index(config: Config, *, full: bool = False, documents: Sequence[Docum
             raise BuildError(f"the documents in {config.corpus_dir} contain no text to index: "
                              "add documents with text, then rebuild")
         report_progress(BuildProgress("publish", 0, 1))
-        sentences = SentenceTable.from_parts(sentence_spans, np.vstack(sentence_vectors))
-        terms = _term_table(config, chunks, embedder, previous, report_progress)
+        with stats.timing("write"):
+            sentences = SentenceTable.from_parts(sentence_spans, np.vstack(sentence_vectors))
+        with stats.timing("terms"):
+            terms = _term_table(config, chunks, embedder, previous, stats, report_progress)
         version = _write_version(config, embedder, documents, chunks, np.vstack(vectors), sentences, terms,
-                                 entries, failed)
-        publish(config.index_dir, version)
-        staging.clear()
+                                 entries, failed, stats)
+        with stats.timing("write"):
+            publish(config.index_dir, version)
+            staging.clear()
         report_progress(BuildProgress("publish", 1, 1))
 
         report.version = version.name
@@ -238,26 +300,40 @@ def _reuse(store: IndexStore, path: str, first_id: int) -> _DocumentPart:
     return _DocumentPart(chunks, store.vectors[rows], spans, store.sentences.vectors[sentence_rows])
 
 
-def _embed_document(doc: Document, chunks: list[Chunk], embedder: Embedder, staging: "_Staging",
-                    report_progress: ProgressFn) -> _DocumentPart:
-    """Embed a document's chunks and sentences (one call, so a crash loses
-    at most this document), or take them from an interrupted build's staging."""
-    spans = [chunk_sentence_spans(doc, c) for c in chunks]
-    # Overlapping chunks repeat sentences: each distinct text is embedded once.
-    sentence_texts = [sentence_text(c, doc.text[a:b]) for c, chunk_spans in zip(chunks, spans) for a, b in chunk_spans]
-    unique = list(dict.fromkeys(sentence_texts))
-    staged = staging.get(doc.sha256)
-    if staged is not None and staged.shape[0] == len(chunks) + len(unique):
-        embedded = staged
-    else:
-        def on_batch(done: int, total: int, path: str = doc.path) -> None:
-            report_progress(BuildProgress("embed", done, total, path))
-        report_progress(BuildProgress("embed", 0, len(chunks) + len(unique), doc.path))
-        embedded = embedder.embed_passages([passage_text(c) for c in chunks] + unique, progress=on_batch)
-        staging.put(doc.sha256, embedded)
+def _embed_document(doc: Document, config: Config, first_id: int, embedder: Embedder, staging: "_Staging",
+                    stats: BuildStats, report_progress: ProgressFn) -> _DocumentPart:
+    """Chunk a document and embed its chunks and sentences (one call, so a
+    crash loses at most this document), or take them from an interrupted
+    build's staging."""
+    with stats.timing("chunk"):
+        chunks = chunk_document(doc, config.chunk_size, config.chunk_overlap, first_id=first_id)
+        spans = [chunk_sentence_spans(doc, c) for c in chunks]
+        # Overlapping chunks repeat sentences: each distinct text is embedded once.
+        sentence_texts = [sentence_text(c, doc.text[a:b])
+                          for c, chunk_spans in zip(chunks, spans) for a, b in chunk_spans]
+        unique = list(dict.fromkeys(sentence_texts))
+    with stats.timing("embed"):
+        staged = staging.get(doc.sha256)
+        if staged is not None and staged.shape[0] == len(chunks) + len(unique):
+            embedded = staged
+            stats.chunks_staged += len(chunks)
+            stats.sentences_staged += len(unique)
+        else:
+            def on_batch(done: int, total: int, path: str = doc.path, n: int = len(chunks)) -> None:
+                report_progress(BuildProgress("embed", done, total, path, chunks=n))
+            report_progress(BuildProgress("embed", 0, len(chunks) + len(unique), doc.path, chunks=len(chunks)))
+            embedded = embedder.embed_passages([passage_text(c) for c in chunks] + unique, progress=on_batch)
+            staging.put(doc.sha256, embedded)
+            stats.chunks_embedded += len(chunks)
+            stats.sentences_embedded += len(unique)
     where = {text: len(chunks) + i for i, text in enumerate(unique)}
     sentence_vectors = embedded[[where[t] for t in sentence_texts]] if sentence_texts else embedded[:0]
     return _DocumentPart(chunks, embedded[:len(chunks)], spans, sentence_vectors)
+
+
+def _distinct_sentences(doc: Document, spans: list[list[tuple[int, int]]]) -> int:
+    """How many distinct sentence texts ``spans`` hold (what embedding them costs)."""
+    return len({doc.text[a:b] for chunk_spans in spans for a, b in chunk_spans})
 
 
 def chunk_sentence_spans(doc: Document, chunk: Chunk) -> list[tuple[int, int]]:
@@ -294,39 +370,46 @@ def _renumber(chunk: Chunk, new_id: int) -> Chunk:
 
 
 def _term_table(config: Config, chunks: list[Chunk], embedder: Embedder, previous: IndexStore | None,
-                report_progress: ProgressFn) -> TermTable:
+                stats: BuildStats, report_progress: ProgressFn) -> TermTable:
     """The corpus terms a foreign-script question is translated into (see
     :mod:`rag.crosslingual`); terms the serving index knew keep their vectors."""
     terms = corpus_terms((passage_text(c) for c in chunks), config.lexical_tokenizer)
+    new = [0]
 
     def on_batch(done: int, total: int) -> None:
+        new[0] = total
         report_progress(BuildProgress("embed", done, total, TERMS_LABEL))
-    return embed_terms(terms, embedder, previous.terms if previous is not None else None, progress=on_batch)
+    table = embed_terms(terms, embedder, previous.terms if previous is not None else None, progress=on_batch)
+    stats.terms_embedded += new[0]
+    stats.terms_reused += len(terms) - new[0]
+    return table
 
 
 def _write_version(config: Config, embedder: Embedder, documents: Sequence[Document], chunks: list[Chunk],
                    vectors: np.ndarray, sentences: SentenceTable, terms: TermTable, entries: list[DocumentEntry],
-                   failed: list[FailedEntry]) -> Path:
+                   failed: list[FailedEntry], stats: BuildStats) -> Path:
     import faiss
 
     from rag.lexical import LexicalIndex
 
-    dense = faiss.IndexFlatIP(embedder.dim)
-    dense.add(vectors.astype(np.float32))
-    lexical = LexicalIndex.build([passage_text(c) for c in chunks], mode=config.lexical_tokenizer)
-    manifest = Manifest(embedder=embedder.name, dim=embedder.dim, chunker=config.chunker_settings(),
-                        lexical_mode=config.lexical_tokenizer, built_at=_now(), documents=entries,
-                        failed=failed)
-    folder = config.index_dir / f"v-{datetime.now(timezone.utc).strftime('%Y%m%dT%H%M%S%f')}"
-    store = IndexStore(folder, manifest, {d.path: d for d in documents}, chunks, vectors, dense, lexical, sentences,
-                       terms)
-    try:
-        store.save()
-    except BaseException:
-        import shutil
+    with stats.timing("bm25"):
+        lexical = LexicalIndex.build([passage_text(c) for c in chunks], mode=config.lexical_tokenizer)
+    with stats.timing("write"):
+        dense = faiss.IndexFlatIP(embedder.dim)
+        dense.add(vectors.astype(np.float32))
+        manifest = Manifest(embedder=embedder.name, dim=embedder.dim, chunker=config.chunker_settings(),
+                            lexical_mode=config.lexical_tokenizer, built_at=_now(), documents=entries,
+                            failed=failed)
+        folder = config.index_dir / f"v-{datetime.now(timezone.utc).strftime('%Y%m%dT%H%M%S%f')}"
+        store = IndexStore(folder, manifest, {d.path: d for d in documents}, chunks, vectors, dense, lexical,
+                           sentences, terms)
+        try:
+            store.save()
+        except BaseException:
+            import shutil
 
-        shutil.rmtree(folder, ignore_errors=True)
-        raise
+            shutil.rmtree(folder, ignore_errors=True)
+            raise
     return folder
 
 

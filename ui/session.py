@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from ingest.build import TERMS_LABEL
 from rag.config import Config
 from ui.i18n import pick_language, t
 
@@ -113,7 +114,9 @@ class ProgressTracker:
             fraction = 0.95 + 0.05 * (p.done / p.total if p.total else 1.0)
         self.last = max(self.last, min(1.0, fraction))
         label = t(f"stage_{stage}", self.lang) if f"stage_{stage}" in _STAGES else stage
-        if p.file:
+        if p.file == TERMS_LABEL:
+            label += " · " + t("terms_label", self.lang)
+        elif p.file:
             label += f" · {p.file}"
         if p.total and stage in ("load", "embed", "index"):
             shown = min(p.done + 1, p.total) if stage == "load" else p.done

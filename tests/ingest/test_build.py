@@ -158,3 +158,30 @@ def test_chunk_table_rows_match_vectors(small):
     assert len(rows) == store.vectors.shape[0] == store.dense.ntotal
     first = json.loads(rows[0])
     assert set(first) >= {"id", "doc", "title", "section", "start", "end", "text"}
+
+
+def test_stats_time_every_stage_and_count_what_was_embedded_or_reused(small):
+    from ingest.build import STAGES, TERMS_LABEL
+
+    steps = []
+    first = build_index(small, progress=steps.append)
+    stats = first.stats
+    assert set(stats.seconds) == set(STAGES) and all(s >= 0 for s in stats.seconds.values())
+    assert stats.seconds["embed"] > 0 and stats.seconds["terms"] > 0 and stats.seconds["reuse"] == 0
+    assert (stats.chunks_embedded, stats.chunks_reused, stats.chunks_staged) == (first.chunks, 0, 0)
+    store = IndexStore.load(small.index_dir)
+    assert stats.terms_embedded == len(store.terms) and stats.terms_reused == 0
+    distinct = len({(c.doc, store.documents[c.doc].text[a:b]) for i, c in enumerate(store.chunks)
+                    for a, b in store.sentences.spans_of(i)})
+    assert stats.sentences_embedded == distinct
+
+    # Each document's embed steps say how many of its texts are chunks and how many sentences.
+    last = {p.file: p for p in steps if p.stage == "embed"}
+    assert sum(last[d].chunks for d in ("a.txt", "b.txt")) == stats.chunks_embedded
+    assert sum(last[d].sentences for d in ("a.txt", "b.txt")) == stats.sentences_embedded
+    assert last[TERMS_LABEL].total == stats.terms_embedded and last[TERMS_LABEL].sentences == 0
+
+    second = build_index(small).stats
+    assert (second.chunks_embedded, second.sentences_embedded, second.terms_embedded) == (0, 0, 0)
+    assert (second.chunks_reused, second.sentences_reused) == (first.chunks, stats.sentences_embedded)
+    assert second.terms_reused == stats.terms_embedded
