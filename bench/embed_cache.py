@@ -46,9 +46,12 @@ class CachedEmbedder:
         self._db.execute("CREATE TABLE IF NOT EXISTS vectors (key TEXT PRIMARY KEY, vector BLOB NOT NULL)")
         self._lock = threading.Lock()
 
-    def embed_queries(self, texts: Sequence[str], progress: ProgressFn | None = None) -> np.ndarray:
+    def embed_queries(self, texts: Sequence[str], progress: ProgressFn | None = None,
+                      batch_size: int | None = None) -> np.ndarray:
         """(n, dim) float32 unit vectors of questions (``query:`` prefix)."""
-        return self._embed(texts, self.query_prefix, self.inner.embed_queries, progress)
+        def encode(todo: Sequence[str]) -> np.ndarray:
+            return self.inner.embed_queries(todo, batch_size=batch_size)
+        return self._embed(texts, self.query_prefix, encode, progress)
 
     def embed_passages(self, texts: Sequence[str], progress: ProgressFn | None = None) -> np.ndarray:
         """(n, dim) float32 unit vectors of passages (``passage:`` prefix)."""

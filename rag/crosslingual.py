@@ -89,11 +89,21 @@ def translate(question: str, table: TermTable, embedder: "Embedder", mode: str) 
                        tuple(float(similarities[w, i]) for w, i in enumerate(best)))
 
 
+# Terms per forward pass of the embedder. Terms are one or two words, so a
+# pass costs little more than its fixed overhead, and that overhead balloons
+# when the two cores are shared with other work: 1,024 terms of the essay took
+# 52 s in passes of 32 (the configured embed_batch_size), 7-12 s in passes of
+# 256, with another process busy on both cores; 3.3 s and 3.1 s on an idle
+# machine (README, "Index builds").
+TERM_BATCH = 256
+
+
 def embed_terms(terms: Sequence[str], embedder: "Embedder", known: TermTable | None = None,
                 progress: Callable[[int, int], None] | None = None, batch: int = 1024) -> TermTable:
     """The table of ``terms``, reusing the vectors of ``known`` (the serving
     index's table) for terms it has and embedding only the new ones, ``batch``
-    at a time; ``progress(done, total)`` counts the new ones."""
+    at a time (:data:`TERM_BATCH` per forward pass); ``progress(done, total)``
+    counts the new ones."""
     dim = embedder.dim
     vectors = np.zeros((len(terms), dim), dtype=np.float32)
     have = {t: i for i, t in enumerate(known.terms)} if known is not None and known.vectors.shape[1:] == (dim,) else {}
@@ -103,7 +113,7 @@ def embed_terms(terms: Sequence[str], embedder: "Embedder", known: TermTable | N
             vectors[i] = known.vectors[have[t]]
     for lo in range(0, len(missing), batch):
         rows = missing[lo:lo + batch]
-        vectors[rows] = embedder.embed_queries([terms[i] for i in rows])
+        vectors[rows] = embedder.embed_queries([terms[i] for i in rows], batch_size=TERM_BATCH)
         if progress is not None:
             progress(lo + len(rows), len(missing))
     return TermTable(list(terms), vectors)

@@ -79,9 +79,10 @@ class Embedder:
         return cls(model, name=_model_name(config.embedder, path), query_prefix=config.query_prefix,
                    passage_prefix=config.passage_prefix, batch_size=config.embed_batch_size)
 
-    def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
-        """(n, dim) float32 unit vectors of questions."""
-        return self._encode([self.query_prefix + t for t in texts])
+    def embed_queries(self, texts: Sequence[str], batch_size: int | None = None) -> np.ndarray:
+        """(n, dim) float32 unit vectors of questions, ``batch_size`` (default:
+        the configured one) texts per forward pass."""
+        return self._encode([self.query_prefix + t for t in texts], batch_size)
 
     def embed_passages(self, texts: Sequence[str],
                        progress: Callable[[int, int], None] | None = None) -> np.ndarray:
@@ -97,11 +98,11 @@ class Embedder:
                 progress(min(lo + self.batch_size, len(order)), len(order))
         return out
 
-    def _encode(self, texts: list[str]) -> np.ndarray:
+    def _encode(self, texts: list[str], batch_size: int | None = None) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
         with self._lock:
-            vectors = self.model.encode(texts, batch_size=self.batch_size, normalize_embeddings=True,
+            vectors = self.model.encode(texts, batch_size=batch_size or self.batch_size, normalize_embeddings=True,
                                         convert_to_numpy=True, show_progress_bar=False)
         return np.asarray(vectors, dtype=np.float32)
 

@@ -16,7 +16,7 @@ class ToyEmbedder:
     def __init__(self) -> None:
         self.embedded: list[str] = []
 
-    def embed_queries(self, texts):
+    def embed_queries(self, texts, batch_size=None):
         self.embedded += list(texts)
         out = np.full((len(texts), self.dim), 0.01, dtype=np.float32)
         for i, t in enumerate(texts):
