@@ -1,0 +1,358 @@
+"""Index build speed, reproducible with one command.
+
+    python -m bench.build                              # the bundled corpus (corpus/)
+    python -m bench.build --corpus DIR --json
+    python -m bench.build --dataset cmrc2018-trial     # the 256 paragraphs of CMRC 2018 trial
+
+Builds the corpus's index in a temporary folder (the project's ``index/`` is
+never touched; a corpus folder is copied first, so it is never changed
+either) and times four runs of :func:`ingest.build.build_index`, one after
+the other, as a user meets them:
+
+1. ``full``: a build from nothing.
+2. ``unchanged``: an incremental build with nothing changed.
+3. ``one changed``: an incremental build after one sentence was appended to
+   one document (the first text document in path order).
+4. ``resumed``: a full rebuild interrupted after half of the documents were
+   embedded (with one document: when the term table starts), then run again;
+   the row is the second run, which takes the finished documents' vectors
+   from ``.staging/``. The interruption is an exception raised by a wrapper
+   around the embedder, as the tests simulate a crash.
+
+Each row has the wall time, the seconds of each stage of the build
+(:class:`ingest.build.BuildStats`), how many chunks, sentences and terms were
+embedded and how many reused, the embedding throughput and the process's peak
+resident memory so far (``ru_maxrss``: it only grows, so a row shows the peak
+of that run and of every run before it). Loading the embedder and jieba's
+dictionary happen once per process, before the runs, and are reported apart.
+
+A ``--dataset`` corpus is the one :mod:`bench.retrieval` indexes (its
+documents are built from memory, as there: the load stage is then 0).
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import hashlib
+import json
+import logging
+import os
+import resource
+import shutil
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Sequence
+
+from bench.retrieval import DATASETS as RETRIEVAL_DATASETS
+from bench.retrieval import Progress
+from rag.config import PROJECT_ROOT, Config
+from rag.records import Document
+
+log = logging.getLogger(__name__)
+
+# The corpora of bench.retrieval's datasets (a translated set asks the same corpus).
+DATASETS = tuple(d for d in RETRIEVAL_DATASETS if not d.endswith("-en"))
+# What the "one changed" run appends to one document.
+APPENDED = "\n基准测试在文末追加了这一句话，用来衡量只改动一个文档时的增量构建。\n"
+# Stages shown in the Markdown table (the embedder is loaded once, before the runs).
+TABLE_STAGES = ("load", "previous", "chunk", "embed", "reuse", "terms", "bm25", "write")
+SETTINGS = ["chunk_size", "chunk_overlap", "lexical_tokenizer", "embed_batch_size"]
+
+
+@dataclass
+class RunResult:
+    """One timed build. ``seconds``: per stage (:data:`ingest.build.STAGES`);
+    ``*_staged``: vectors an interrupted earlier run had saved in ``.staging/``;
+    ``embedded_per_second``: chunks + sentences embedded per second of the
+    embed stage (None when nothing was embedded); ``terms_per_second`` the
+    same for new terms over the terms stage; ``peak_rss_mb``: the process's
+    peak resident memory so far; ``load_average``: the 1-minute load average
+    as the run ended."""
+
+    name: str
+    description: str
+    wall_seconds: float
+    seconds: dict[str, float]
+    documents_embedded: int
+    documents_reused: int
+    chunks_embedded: int
+    chunks_staged: int
+    chunks_reused: int
+    sentences_embedded: int
+    sentences_staged: int
+    sentences_reused: int
+    terms_embedded: int
+    terms_reused: int
+    embedded_per_second: float | None
+    terms_per_second: float | None
+    peak_rss_mb: float
+    load_average: float
+
+
+@dataclass
+class BuildBench:
+    """What one run of the benchmark measured, and on what."""
+
+    corpus: str
+    documents: int
+    chunks: int                     # of the index the full build made
+    sentences: int                  # distinct sentence texts per document, summed
+    terms: int
+    settings: dict[str, object]
+    embedder: str
+    embedder_load_seconds: float    # import + load, once per process, before the runs
+    jieba_load_seconds: float       # jieba's dictionary, once per process, before the runs
+    changed_document: str | None
+    interrupted: str | None         # where the interrupted build stopped
+    interrupted_seconds: float | None
+    cpus: int
+    load_average_before: float
+    runs: list[RunResult] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+    def run(self, name: str) -> RunResult:
+        return next(r for r in self.runs if r.name == name)
+
+
+class Interrupted(RuntimeError):
+    """The simulated crash of the interrupted build."""
+
+
+class _InterruptingEmbedder:
+    """``inner``, but raising :class:`Interrupted` instead of embedding the
+    ``after + 1``-th document (``after`` None: instead of the term table)."""
+
+    def __init__(self, inner, after: int | None) -> None:
+        self._inner = inner
+        self._after = after
+        self.documents = 0
+
+    def __getattr__(self, name: str):
+        return getattr(self._inner, name)
+
+    def embed_passages(self, texts: Sequence[str], progress=None):
+        if self._after is not None and self.documents >= self._after:
+            raise Interrupted(f"interrupted after {self.documents} documents")
+        vectors = self._inner.embed_passages(texts, progress)
+        self.documents += 1
+        return vectors
+
+    def embed_queries(self, texts: Sequence[str], **options):
+        if self._after is None:
+            raise Interrupted("interrupted at the term table")
+        return self._inner.embed_queries(texts, **options)
+
+
+# --- the corpus ------------------------------------------------------------------
+
+
+@dataclass
+class _Corpus:
+    """The documents to build: a folder (copied, so it can be changed) or,
+    for a dataset, documents in memory."""
+
+    label: str
+    folder: Path | None = None
+    documents: list[Document] | None = None
+
+    def change_one(self) -> str:
+        """Append :data:`APPENDED` to the first text document; its path."""
+        if self.documents is not None:
+            doc = next(d for d in self.documents if d.format in ("txt", "md"))
+            text = doc.text + APPENDED
+            raw = text.encode("utf-8")
+            changed = dataclasses.replace(doc, text=text, sha256=hashlib.sha256(raw).hexdigest(), size=len(raw))
+            self.documents = [changed if d is doc else d for d in self.documents]
+            return doc.path
+        from ingest.loaders import discover
+
+        path = next((p for p in discover(self.folder) if p.suffix.lower() in (".txt", ".md")), None)
+        if path is None:
+            raise SystemExit(f"{self.label}: no .txt or .md document to change for the 'one changed' run")
+        with path.open("a", encoding="utf-8") as fh:
+            fh.write(APPENDED)
+        return path.relative_to(self.folder).as_posix()
+
+
+def _dataset_corpus(name: str) -> _Corpus:
+    from bench.retrieval import load_dataset
+
+    evalset, _ = load_dataset(name)
+    return _Corpus(label=f"dataset {name}", documents=list(evalset.documents))
+
+
+def _folder_corpus(folder: Path, copy_to: Path) -> _Corpus:
+    if not folder.is_dir():
+        raise SystemExit(f"corpus folder {folder} does not exist")
+    shutil.copytree(folder, copy_to)
+    shown = folder.relative_to(PROJECT_ROOT) if folder.is_relative_to(PROJECT_ROOT) else folder
+    return _Corpus(label=f"{shown}/", folder=copy_to)
+
+
+# --- the runs ----------------------------------------------------------------------
+
+
+def _peak_rss_mb() -> float:
+    # ru_maxrss is in KiB on Linux (bytes on macOS).
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / (1 << 20) if sys.platform == "darwin" else peak / 1024
+
+
+def _timed_build(name: str, description: str, config: Config, corpus: _Corpus, embedder, *, full: bool,
+                 progress: Progress) -> RunResult:
+    from ingest.build import build_index
+
+    progress.note(f"run '{name}': {description}")
+    started = time.perf_counter()
+    report = build_index(config, full=full, documents=corpus.documents, embedder=embedder, progress=progress.build)
+    wall = time.perf_counter() - started
+    s = report.stats
+    embedded = s.chunks_embedded + s.sentences_embedded
+    result = RunResult(
+        name=name, description=description, wall_seconds=wall, seconds=dict(s.seconds),
+        documents_embedded=len(report.embedded_documents), documents_reused=len(report.reused_documents),
+        chunks_embedded=s.chunks_embedded, chunks_staged=s.chunks_staged, chunks_reused=s.chunks_reused,
+        sentences_embedded=s.sentences_embedded, sentences_staged=s.sentences_staged,
+        sentences_reused=s.sentences_reused, terms_embedded=s.terms_embedded, terms_reused=s.terms_reused,
+        embedded_per_second=embedded / s.seconds["embed"] if embedded and s.seconds["embed"] > 0 else None,
+        terms_per_second=(s.terms_embedded / s.seconds["terms"] if s.terms_embedded and s.seconds["terms"] > 0
+                          else None),
+        peak_rss_mb=_peak_rss_mb(), load_average=os.getloadavg()[0])
+    progress.note(f"run '{name}': {wall:.1f} s ({report.summary()})")
+    return result
+
+
+def run(config: Config, *, corpus_dir: Path | None = None, dataset: str | None = None, embedder=None,
+        progress: Progress | None = None, work_dir: Path | None = None) -> BuildBench:
+    """Time the four builds (see the module docstring) of ``dataset``'s
+    corpus or of the folder ``corpus_dir`` (default: ``config.corpus_dir``),
+    in a temporary folder (inside ``work_dir`` when given)."""
+    from rag.embedder import Embedder
+    from rag.lexical import tokenize_many
+
+    started = time.perf_counter()
+    progress = progress or Progress(quiet=True)
+    load_before = os.getloadavg()[0]
+    with tempfile.TemporaryDirectory(prefix="bench-build-", dir=work_dir) as tmp:
+        tmp_path = Path(tmp)
+        if dataset is not None:
+            corpus = _dataset_corpus(dataset)
+        else:
+            corpus = _folder_corpus(Path(corpus_dir or config.corpus_dir), tmp_path / "corpus")
+        config = config.replace(corpus_dir=corpus.folder or tmp_path / "corpus", index_dir=tmp_path / "index")
+        progress.note(f"corpus: {corpus.label}; index in {config.index_dir}")
+
+        t0 = time.perf_counter()
+        if embedder is None:
+            embedder = Embedder.from_config(config)
+        embedder_seconds = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        tokenize_many([], config.lexical_tokenizer)   # jieba's dictionary, in jieba mode
+        jieba_seconds = time.perf_counter() - t0
+        progress.note(f"embedder {embedder.name} loaded in {embedder_seconds:.1f} s, "
+                      f"jieba in {jieba_seconds:.1f} s")
+
+        runs = [_timed_build("full", "full build from nothing", config, corpus, embedder, full=True,
+                             progress=progress)]
+        full = runs[0]
+        runs.append(_timed_build("unchanged", "incremental, nothing changed", config, corpus, embedder,
+                                 full=False, progress=progress))
+        changed = corpus.change_one()
+        runs.append(_timed_build("one changed", f"incremental, one sentence appended to {changed}", config, corpus,
+                                 embedder, full=False, progress=progress))
+
+        documents = full.documents_embedded
+        after = documents // 2 if documents > 1 else None
+        where = f"after {after} of {documents} documents" if after is not None else "at the term table"
+        progress.note(f"run 'resumed': a full rebuild interrupted {where}")
+        from ingest.build import build_index
+
+        t0 = time.perf_counter()
+        try:
+            build_index(config, full=True, documents=corpus.documents,
+                        embedder=_InterruptingEmbedder(embedder, after), progress=progress.build)
+            raise RuntimeError("the interrupted build was not interrupted")
+        except Interrupted:
+            interrupted_seconds = time.perf_counter() - t0
+        runs.append(_timed_build("resumed", f"full rebuild interrupted {where}, run again", config, corpus,
+                                 embedder, full=True, progress=progress))
+
+        from rag.store import IndexStore
+
+        store = IndexStore.load(config.index_dir)
+        sentences = full.sentences_embedded
+        return BuildBench(
+            corpus=corpus.label, documents=len(store.manifest.documents), chunks=full.chunks_embedded,
+            sentences=sentences, terms=full.terms_embedded,
+            settings={name: getattr(config, name) for name in SETTINGS}, embedder=embedder.name,
+            embedder_load_seconds=embedder_seconds, jieba_load_seconds=jieba_seconds, changed_document=changed,
+            interrupted=where, interrupted_seconds=interrupted_seconds, cpus=os.cpu_count() or 0,
+            load_average_before=load_before, runs=runs, seconds=time.perf_counter() - started)
+
+
+# --- output ------------------------------------------------------------------------
+
+
+def _counts(embedded: int, reused: int, staged: int = 0) -> str:
+    cell = f"{embedded:,} / {reused:,}"
+    return cell + (f" (+{staged:,} staged)" if staged else "")
+
+
+def _rate(value: float | None) -> str:
+    return f"{value:.1f}" if value is not None else "-"
+
+
+def format_report(report: BuildBench) -> str:
+    """The report as a Markdown table (the README pastes it)."""
+    lines = [f"{report.corpus}: {report.documents} documents, {report.chunks:,} chunks, "
+             f"{report.sentences:,} sentences, {report.terms:,} terms; embedder {report.embedder} "
+             f"(loaded in {report.embedder_load_seconds:.1f} s, jieba {report.jieba_load_seconds:.1f} s, "
+             "before the runs)",
+             "",
+             "| run | wall s | " + " | ".join(TABLE_STAGES) + " | chunks emb. / reused | sentences emb. / reused "
+             "| terms emb. / reused | chunks+sentences/s | terms/s | peak RSS MB | load avg |",
+             "|---|" + "---:|" * (len(TABLE_STAGES) + 9)]
+    for r in report.runs:
+        stages = " | ".join(f"{r.seconds.get(s, 0.0):.2f}" for s in TABLE_STAGES)
+        lines.append(f"| {r.name} | {r.wall_seconds:.1f} | {stages} | "
+                     f"{_counts(r.chunks_embedded, r.chunks_reused, r.chunks_staged)} | "
+                     f"{_counts(r.sentences_embedded, r.sentences_reused, r.sentences_staged)} | "
+                     f"{_counts(r.terms_embedded, r.terms_reused)} | {_rate(r.embedded_per_second)} | "
+                     f"{_rate(r.terms_per_second)} | {r.peak_rss_mb:.0f} | {r.load_average:.2f} |")
+    lines += ["", "runs: " + "; ".join(f"{r.name} = {r.description}" for r in report.runs)
+              + (f" (the interrupted run took {report.interrupted_seconds:.1f} s)"
+                 if report.interrupted_seconds is not None else ""),
+              "stages in seconds (ingest.build.BuildStats); peak RSS is the process's peak so far (ru_maxrss); "
+              f"load avg: 1-minute, as the run ended ({report.load_average_before:.2f} before the first), "
+              f"on {report.cpus} CPUs",
+              "settings: " + ", ".join(f"{k}={v}" for k, v in report.settings.items())
+              + f"; {report.seconds:.0f} s in all"]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.build", description=__doc__.split("\n")[0])
+    source = parser.add_mutually_exclusive_group()
+    source.add_argument("--corpus", type=Path, default=None, metavar="DIR",
+                        help="corpus folder to build (default: the project's corpus/); it is copied, not changed")
+    source.add_argument("--dataset", choices=DATASETS, default=None, help="build a benchmark dataset's corpus")
+    parser.add_argument("--json", action="store_true", help="print the report as JSON")
+    parser.add_argument("--quiet", action="store_true", help="no progress on stderr")
+    Config.add_arguments(parser, names=["embedder"] + SETTINGS)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s")
+    config = Config.from_args(args)
+    report = run(config, corpus_dir=args.corpus, dataset=args.dataset, progress=Progress(quiet=args.quiet))
+    print(json.dumps(report.to_json(), ensure_ascii=False, indent=1) if args.json else format_report(report))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
