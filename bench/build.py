@@ -311,7 +311,8 @@ def _rate(value: float | None) -> str:
 
 def format_report(report: BuildBench) -> str:
     """The report as a Markdown table (the README pastes it)."""
-    lines = [f"{report.corpus}: {report.documents} documents, {report.chunks:,} chunks, "
+    lines = [f"{report.corpus}: {report.documents} document{'' if report.documents == 1 else 's'}, "
+             f"{report.chunks:,} chunks, "
              f"{report.sentences:,} sentences, {report.terms:,} terms; embedder {report.embedder} "
              f"(loaded in {report.embedder_load_seconds:.1f} s, jieba {report.jieba_load_seconds:.1f} s, "
              "before the runs)",
