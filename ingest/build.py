@@ -459,11 +459,26 @@ def _build_lock(index_dir: Path) -> Iterator[None]:
             fcntl.flock(fh, fcntl.LOCK_UN)
 
 
+# sha256 by (path, size, mtime): the UI asks for the corpus status after every
+# action, and re-reading every file each time grows with the corpus.
+_SHA256_MEMO: dict[tuple[str, int, int], str] = {}
+# File timestamps tick coarsely (a few ms), so a file written just now could be
+# rewritten with the same size and mtime; like git's "racy" check, only files
+# untouched for this long are remembered.
+_SHA256_MEMO_MIN_AGE_NS = 2_000_000_000
+
+
 def _sha256(path: Path) -> str:
+    stat = path.stat()
+    key = (str(path.resolve()), stat.st_size, stat.st_mtime_ns)
+    if key in _SHA256_MEMO:
+        return _SHA256_MEMO[key]
     digest = hashlib.sha256()
     with path.open("rb") as fh:
         for block in iter(lambda: fh.read(1 << 20), b""):
             digest.update(block)
+    if time.time_ns() - stat.st_mtime_ns > _SHA256_MEMO_MIN_AGE_NS:
+        _SHA256_MEMO[key] = digest.hexdigest()
     return digest.hexdigest()
 
 

@@ -70,6 +70,31 @@ def test_changed_added_and_removed_documents_are_seen_and_only_new_text_embedded
     assert corpus_changes(small, store.manifest) == []
 
 
+def test_status_checks_do_not_reread_unchanged_files_but_see_a_same_size_rewrite(small, monkeypatch):
+    import os
+    from pathlib import Path
+
+    build_index(small)
+    manifest = read_manifest(small.index_dir)
+    old = 1_600_000_000  # files last touched long ago, as a real corpus's are
+    for path in small.corpus_dir.iterdir():
+        os.utime(path, (old, old))
+    assert corpus_changes(small, manifest) == []  # hashes and remembers them
+
+    opened = []
+    real_open = Path.open
+    monkeypatch.setattr(Path, "open", lambda self, *a, **k: opened.append(self.name) or real_open(self, *a, **k))
+    assert corpus_changes(small, manifest) == [] and opened == []
+
+    # Same length, new bytes, just written: a timestamp that could collide is
+    # not trusted, so the file is read again and the change seen.
+    a = small.corpus_dir / "a.txt"
+    a.write_text(PART_A[:-1] + ("。" if PART_A[-1] != "。" else "，"), "utf-8")
+    assert a.stat().st_size == len(PART_A.encode("utf-8"))
+    opened.clear()  # write_text opened it too
+    assert corpus_changes(small, manifest) == ["a.txt"] and opened == ["a.txt"]
+
+
 def test_failed_build_leaves_the_serving_index_intact_and_resumes(small, monkeypatch):
     build_index(small)
     serving = current_version(small.index_dir)
