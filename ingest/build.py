@@ -459,9 +459,10 @@ def _build_lock(index_dir: Path) -> Iterator[None]:
             fcntl.flock(fh, fcntl.LOCK_UN)
 
 
-# sha256 by (path, size, mtime): the UI asks for the corpus status after every
-# action, and re-reading every file each time grows with the corpus.
-_SHA256_MEMO: dict[tuple[str, int, int], str] = {}
+# sha256 by path, kept with the size and mtime it was computed for: the UI asks
+# for the corpus status after every action, and re-reading every file each time
+# grows with the corpus. One entry per path, so edits do not pile up entries.
+_SHA256_MEMO: dict[str, tuple[int, int, str]] = {}
 # File timestamps tick coarsely (a few ms), so a file written just now could be
 # rewritten with the same size and mtime; like git's "racy" check, only files
 # untouched for this long are remembered.
@@ -470,16 +471,18 @@ _SHA256_MEMO_MIN_AGE_NS = 2_000_000_000
 
 def _sha256(path: Path) -> str:
     stat = path.stat()
-    key = (str(path.resolve()), stat.st_size, stat.st_mtime_ns)
-    if key in _SHA256_MEMO:
-        return _SHA256_MEMO[key]
+    key = str(path.resolve())
+    size, mtime, value = _SHA256_MEMO.get(key, (-1, -1, ""))
+    if (size, mtime) == (stat.st_size, stat.st_mtime_ns):
+        return value
     digest = hashlib.sha256()
     with path.open("rb") as fh:
         for block in iter(lambda: fh.read(1 << 20), b""):
             digest.update(block)
+    value = digest.hexdigest()
     if time.time_ns() - stat.st_mtime_ns > _SHA256_MEMO_MIN_AGE_NS:
-        _SHA256_MEMO[key] = digest.hexdigest()
-    return digest.hexdigest()
+        _SHA256_MEMO[key] = (stat.st_size, stat.st_mtime_ns, value)
+    return value
 
 
 def _now() -> str:
