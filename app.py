@@ -196,7 +196,7 @@ class UI:
     # helpers
 
     def source_context(self, engine=None):
-        from rag.store import IndexProblem
+        from rag.index.store import IndexProblem
         from ui.render import SourceContext
 
         try:
@@ -210,7 +210,7 @@ class UI:
             return self._ctx
 
     def examples(self) -> list[list[str]]:
-        from rag.store import IndexProblem
+        from rag.index.store import IndexProblem
         from ui.examples import example_questions
 
         try:
@@ -230,10 +230,10 @@ def build_app(engine):
     """The gr.Blocks of the app for ``engine``."""
     import gradio as gr
 
-    from ingest.build import BuildError
-    from rag.conversation import Turn
+    from rag.index.build import BuildError
+    from rag.records import Turn
     from rag.engine import QuestionError
-    from rag.store import IndexProblem
+    from rag.index.store import IndexProblem
     from ui import render
     from ui.i18n import t
     from ui.session import ProgressTracker, default_settings, engine_for, overrides_for

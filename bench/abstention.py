@@ -24,7 +24,7 @@ abstentions (answerable, confidence below it) and of *missed* abstentions
 the least sum of the two rates (the middle of the best run when several tie).
 Each row also gives both rates with the answer-type check on (the answer
 also abstains when the question asks for a number or a date that none of
-the sentences it would quote holds: :mod:`rag.answer_type`), whatever
+the sentences it would quote holds: :mod:`rag.answer.expected`), whatever
 ``answer_type_check`` is set to.
 
 Indexes and vectors are shared with :mod:`bench.retrieval` (same folders,
@@ -164,8 +164,8 @@ def confidences(evalset: EvalSet, questions: Sequence[EvalQuestion], corpus: str
     (:func:`rag.answer.assess`). ``answerable``: force the label (questions
     of another corpus); None: a question is answerable when it names a
     document. ``source`` names the set in the report (default: ``corpus``)."""
-    from rag.answer import assess
-    from rag.retrieve import Retriever
+    from rag.answer.compose import assess
+    from rag.retrieve.retriever import Retriever
 
     store, _ = open_index(corpus, evalset, config, embedder, progress)
     retriever = Retriever(store, embedder, config)
@@ -187,7 +187,7 @@ def run(config: Config, *, cmrc: str = "cmrc2018-trial", limit: int = 300, low: 
         step: float = 0.01, embedder=None, progress: Progress | None = None) -> tuple[AbstentionReport, list[Confidence]]:
     """Collect the confidences and sweep the threshold (see the module docstring)."""
     from bench.embed_cache import CachedEmbedder
-    from rag.embedder import Embedder
+    from rag.models.embedder import Embedder
 
     started = time.perf_counter()
     progress = progress or Progress(quiet=True)

@@ -22,7 +22,7 @@ corpus. Measured per question and summed up in one table:
   ``Answer.short_answer`` as the prediction (none given scores 0); and
   *short-or-first-sentence*: the short answer, else the first cited
   sentence. An abstention predicts the empty string.
-- **citation precision / coverage** (:mod:`rag.verify`), pooled over the
+- **citation precision / coverage** (:mod:`rag.answer.verify`), pooled over the
   statements of every answer that did not abstain: the share of citations
   that support their statement, and of claiming statements backed by one.
 - **abstention errors**: *wrong* abstentions on answerable questions, and
@@ -54,7 +54,7 @@ from bench.datasets import EvalQuestion, cmrc_em, cmrc_f1, evidence_match
 from bench.retrieval import CACHE_FILE, DATASETS, Progress, load_dataset, open_index
 from rag.config import PROJECT_ROOT, Config
 from rag.records import Answer, Statement
-from rag.verify import citation_coverage, citation_precision
+from rag.answer.verify import citation_coverage, citation_precision
 
 log = logging.getLogger(__name__)
 
@@ -230,21 +230,21 @@ def ask_timed(engine, question: str) -> tuple[Answer, float, float]:
 
 
 def check_known_gguf(target: str) -> None:
-    """Refuse the assembled PyPI GGUF (:mod:`rag.gguf_model`) when its bytes
+    """Refuse the assembled PyPI GGUF (:mod:`rag.models.gguf`) when its bytes
     are not the recorded ones: its parts come from unknown uploaders."""
-    from rag.gguf_model import MODEL_FILE, SHA256, is_verified
+    from rag.models.gguf import MODEL_FILE, SHA256, is_verified
 
     path = Path(target).expanduser()
     if path.name == MODEL_FILE and path.is_file() and not is_verified(path):
         raise RuntimeError(f"{path} is not the recorded {MODEL_FILE} (sha256 {SHA256}): "
-                           "assemble it again with `python -m rag.gguf_model`")
+                           "assemble it again with `python -m rag.models.gguf`")
 
 
 def evaluate(dataset: str, questions: Sequence[EvalQuestion], engine, *, limit: int | None = None,
              progress: Progress | None = None) -> AnswerReport:
     """Ask ``engine`` (a :class:`rag.engine.Engine` over the dataset's index)
     every question and score the answers (see the module docstring)."""
-    from rag.generate import make_generator
+    from rag.models.generate import make_generator
 
     started = time.perf_counter()
     progress = progress or Progress(quiet=True)
@@ -284,7 +284,7 @@ def run(dataset: str, config: Config, *, limit: int | None = None, progress: Pro
     """Open (or build) the dataset's index with :func:`bench.retrieval.open_index`,
     then :func:`evaluate` the first ``limit`` questions (all when None)."""
     from bench.embed_cache import CachedEmbedder
-    from rag.embedder import Embedder
+    from rag.models.embedder import Embedder
     from rag.engine import Engine
 
     progress = progress or Progress(quiet=True)

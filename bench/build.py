@@ -50,7 +50,7 @@ from typing import Sequence
 from bench.retrieval import DATASETS as RETRIEVAL_DATASETS
 from bench.retrieval import Progress
 from rag.config import PROJECT_ROOT, Config
-from rag.records import Document
+from ingest.records import Document
 
 log = logging.getLogger(__name__)
 
@@ -207,7 +207,7 @@ def _peak_rss_mb() -> float:
 
 def _timed_build(name: str, description: str, config: Config, corpus: _Corpus, embedder, *, full: bool,
                  progress: Progress) -> RunResult:
-    from ingest.build import build_index
+    from rag.index.build import build_index
 
     progress.note(f"run '{name}': {description}")
     started = time.perf_counter()
@@ -234,8 +234,8 @@ def run(config: Config, *, corpus_dir: Path | None = None, dataset: str | None =
     """Time the four builds (see the module docstring) of ``dataset``'s
     corpus or of the folder ``corpus_dir`` (default: ``config.corpus_dir``),
     in a temporary folder (inside ``work_dir`` when given)."""
-    from rag.embedder import Embedder
-    from rag.lexical import tokenize_many
+    from rag.models.embedder import Embedder
+    from rag.index.lexical import tokenize_many
 
     started = time.perf_counter()
     progress = progress or Progress(quiet=True)
@@ -272,7 +272,7 @@ def run(config: Config, *, corpus_dir: Path | None = None, dataset: str | None =
         after = documents // 2 if documents > 1 else None
         where = f"after {after} of {documents} documents" if after is not None else "at the term table"
         progress.note(f"run 'resumed': a full rebuild interrupted {where}")
-        from ingest.build import build_index
+        from rag.index.build import build_index
 
         t0 = time.perf_counter()
         try:
@@ -284,7 +284,7 @@ def run(config: Config, *, corpus_dir: Path | None = None, dataset: str | None =
         runs.append(_timed_build("resumed", f"full rebuild interrupted {where}, run again", config, corpus,
                                  embedder, full=True, progress=progress))
 
-        from rag.store import IndexStore
+        from rag.index.store import IndexStore
 
         store = IndexStore.load(config.index_dir)
         sentences = full.sentences_embedded

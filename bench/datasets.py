@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Sequence
 
 from rag.config import PROJECT_ROOT
-from rag.records import Document
+from ingest.records import Document
 
 log = logging.getLogger(__name__)
 

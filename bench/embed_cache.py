@@ -23,7 +23,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from rag.embedder import Embedder
+from rag.models.embedder import Embedder
 
 ProgressFn = Callable[[int, int], None]
 

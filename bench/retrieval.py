@@ -42,7 +42,7 @@ import numpy as np
 
 from bench.datasets import CMRC_SPLITS, EvalQuestion, EvalSet, evidence_match, load_cmrc, load_seed_dev
 from rag.config import PROJECT_ROOT, Config
-from rag.records import Chunk
+from ingest.records import Chunk
 
 log = logging.getLogger(__name__)
 
@@ -120,7 +120,7 @@ def is_relevant(question: EvalQuestion, chunk: Chunk, dataset: str) -> bool:
             return False
         return any(start >= 0 and chunk.start < start + len(answer) and chunk.end > start
                    for answer, start in zip(question.answers, question.answer_starts))
-    from ingest.build import passage_text
+    from rag.index.build import passage_text
 
     return bool(question.evidence) and evidence_match(passage_text(chunk), question.evidence)
 
@@ -198,8 +198,8 @@ def open_index(dataset: str, evalset: EvalSet, config: Config, embedder, progres
     """The index of ``evalset``'s corpus under ``config`` (in a folder of
     ``root``): reused when one built with the same settings and documents
     exists, else built (reusing cached vectors)."""
-    from ingest.build import build_index
-    from rag.store import IndexProblem, IndexStore
+    from rag.index.build import build_index
+    from rag.index.store import IndexProblem, IndexStore
 
     folder = index_folder(dataset, evalset, config, embedder.name, root)
     wanted = {(d.path, d.sha256) for d in evalset.documents}
@@ -237,8 +237,8 @@ def run(dataset: str, config: Config, *, limit: int | None = None, distractors: 
         embedder=None, progress: "Progress | None" = None, indexes_dir: Path = INDEXES_DIR) -> BenchReport:
     """Measure every mode on ``dataset`` (see the module docstring); the
     index lives in a folder of ``indexes_dir``."""
-    from rag.embedder import Embedder
-    from rag.retrieve import Retriever
+    from rag.models.embedder import Embedder
+    from rag.retrieve.retriever import Retriever
 
     from bench.embed_cache import CachedEmbedder
 
@@ -333,7 +333,7 @@ class Progress:
         return tick
 
     def build(self, step) -> None:
-        from ingest.build import TERMS_LABEL
+        from rag.index.build import TERMS_LABEL
 
         if step.stage == "embed" and step.file == TERMS_LABEL and step.total:
             self.note(f"term table: {step.done}/{step.total} new terms embedded")

@@ -11,10 +11,10 @@ import argparse
 import logging
 import sys
 
-from ingest.build import TERMS_LABEL, BuildError, BuildProgress
+from rag.index.build import TERMS_LABEL, BuildError, BuildProgress
 from rag.config import Config
 from rag.engine import Engine
-from rag.store import IndexProblem
+from rag.index.store import IndexProblem
 
 
 def main(argv: list[str] | None = None) -> int:

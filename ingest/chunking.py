@@ -21,7 +21,7 @@ import re
 from dataclasses import dataclass
 
 from ingest.loaders import front_matter
-from rag.records import Chunk, Document, Heading, Sentence
+from ingest.records import Chunk, Document, Heading, Sentence
 
 # --- sentences -------------------------------------------------------------
 

@@ -18,7 +18,7 @@ from typing import Iterable
 from rag.config import Config
 from rag.engine import Engine, QuestionError
 from rag.records import Answer, Hit
-from rag.store import IndexProblem
+from rag.index.store import IndexProblem
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -59,13 +59,13 @@ class Config:
     # Answering
     answer_sentences: int = 3     # most sentences in an extractive answer
     answer_list_items: int = 6    # most items a list answer gathers
-    answer_lexical_weight: float = 0.5  # share of question-term overlap in a sentence's evidence (rag.answer)
+    answer_lexical_weight: float = 0.5  # share of question-term overlap in a sentence's evidence (rag.answer.compose)
     answer_rank_weight: float = 0.02    # bonus of a sentence from hit rank r: weight / r
     answer_score_margin: float = 0.05   # further sentences must score within this of the best
     answer_crosslingual_bonus: float = 0.24  # evidence credit for a sentence in another script than the question
-    sentence_cache: int = 20000   # sentence vectors rag.answer keeps, so passages seen before are not re-embedded
+    sentence_cache: int = 20000   # sentence vectors rag.answer.compose keeps, so passages seen before are not re-embedded
     abstain_threshold: float = 1.03  # below this best-evidence score (rag.answer.evidence_score), abstain
-    answer_type_check: bool = True   # abstain when no quoted sentence holds the number/date asked for (rag.answer_type)
+    answer_type_check: bool = True   # abstain when no quoted sentence holds the number/date asked for (rag.answer.expected)
     support_threshold: float = 0.6   # verifier: least share of a statement's terms found in a cited sentence
     support_similarity: float = 0.82  # verifier: cosine that counts as support across scripts (en answer, zh passage)
     max_question_chars: int = 500

@@ -22,14 +22,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator, Sequence
 
-from ingest.build import BuildProgress, BuildReport, ProgressFn, build_index, corpus_changes
+from rag.index.build import BuildProgress, BuildReport, ProgressFn, build_index, corpus_changes
 from ingest.loaders import SUPPORTED_SUFFIXES, discover
 from rag.config import Config
-from rag.conversation import Turn
-from rag.embedder import Embedder
+from rag.records import Turn
+from rag.models.embedder import Embedder
 from rag.records import Answer, Hit
-from rag.retrieve import Retriever
-from rag.store import IndexMismatch, IndexProblem, IndexStore, read_manifest
+from rag.retrieve.retriever import Retriever
+from rag.index.store import IndexMismatch, IndexProblem, IndexStore, read_manifest
 
 log = logging.getLogger(__name__)
 
@@ -268,7 +268,7 @@ class Engine:
     def ask_stream(self, question: str, history: Sequence[Turn] = ()) -> Iterator[AnswerUpdate]:
         """Stream an answer: updates with the text so far, then the final
         :class:`Answer` (verified citations) on the last update."""
-        from rag.answer import compose_answer
+        from rag.answer.compose import compose_answer
 
         question, notes = self.clean_question(question)
         standalone = self._standalone(question, history)
@@ -289,14 +289,14 @@ class Engine:
     def _standalone(self, question: str, history: Sequence[Turn]) -> str:
         if not history:
             return question
-        from rag.conversation import rewrite_followup
+        from rag.answer.followup import rewrite_followup
 
         return rewrite_followup(question, list(history))
 
     def _ask_llm(self, question: str, standalone: str, hits: list[Hit], history: Sequence[Turn],
                  notes: list[str]) -> Iterator[AnswerUpdate]:
-        from rag.answer import answer_from_generated
-        from rag.generate import build_prompt, make_generator
+        from rag.answer.compose import answer_from_generated
+        from rag.models.generate import build_prompt, make_generator
 
         generator = make_generator(self.config)
         text = ""

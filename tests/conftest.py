@@ -40,7 +40,7 @@ def essay_corpus(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def essay_config(essay_corpus, tmp_path_factory) -> Config:
     """A Config whose index of the essay is built (once per test session)."""
-    from ingest.build import build_index
+    from rag.index.build import build_index
 
     config = make_config(essay_corpus, tmp_path_factory.mktemp("essay-index"))
     build_index(config)

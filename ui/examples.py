@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from typing import Iterable, Sequence
 
-from rag.records import Chunk
+from ingest.records import Chunk
 
 _CJK = re.compile(r"[\u4e00-\u9fff]")
 _NUMBERING = re.compile(

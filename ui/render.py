@@ -20,7 +20,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Iterable, Mapping, Sequence
 
-from rag.records import Answer, Chunk, Citation, Hit
+from ingest.records import Chunk
+from rag.records import Answer, Citation, Hit
 from ui.i18n import t
 
 NEIGHBOUR_CHARS = 240          # document text shown on each side of a passage

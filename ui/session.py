@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from ingest.build import TERMS_LABEL
+from rag.index.build import TERMS_LABEL
 from rag.config import Config
 from ui.i18n import pick_language, t
 

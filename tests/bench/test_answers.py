@@ -100,10 +100,10 @@ def test_an_abstention_scores_zero_and_has_no_citation_figures():
 
 
 def test_a_gguf_with_the_assembled_models_name_but_other_bytes_is_refused(tmp_path):
-    from rag.gguf_model import MODEL_FILE
+    from rag.models.gguf import MODEL_FILE
 
     fake = tmp_path / MODEL_FILE
     fake.write_bytes(b"GGUF not the recorded bytes")
-    with pytest.raises(RuntimeError, match="python -m rag.gguf_model"):
+    with pytest.raises(RuntimeError, match="python -m rag.models.gguf"):
         check_known_gguf(str(fake))
     check_known_gguf(str(tmp_path / "other-model.gguf"))    # other models are the user's own business

@@ -9,8 +9,8 @@ import pytest
 
 from bench.build import APPENDED, TABLE_STAGES, format_report, main, run
 from conftest import make_config
-from ingest.build import STAGES
-from rag.lexical import tokenize
+from rag.index.build import STAGES
+from rag.index.lexical import tokenize
 
 # Three short documents: a title line, then three sentences, one chunk each
 # (well under the 600-character chunk size).

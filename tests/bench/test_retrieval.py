@@ -14,7 +14,7 @@ from bench.retrieval import (DATASETS, INDEXES_DIR, first_hit_rank, format_repor
                              summarise)
 from conftest import PROJECT_ROOT
 from rag.config import Config
-from rag.records import Chunk
+from ingest.records import Chunk
 
 # Floors well under the measured figures (README, "Retrieval quality"), so that
 # noise cannot break them but a real regression does. Measured, fused + rerank:

@@ -18,7 +18,7 @@ from ingest.chunking import (
     split_sentences,
 )
 from ingest.loaders import load_document
-from rag.records import Chunk, Document
+from ingest.records import Chunk, Document
 from test_loaders import HTML, make_docx, make_pdf, write
 
 ESSAY_TEXT = ESSAY.read_text("utf-8")

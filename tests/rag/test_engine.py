@@ -8,7 +8,7 @@ import pytest
 
 from conftest import make_config
 from rag.engine import Engine, QuestionError, safe_filename
-from rag.store import CURRENT, IndexMissing, IndexProblem
+from rag.index.store import CURRENT, IndexMissing, IndexProblem
 
 
 def test_search_returns_typed_hits_ranked_from_one(essay_engine):

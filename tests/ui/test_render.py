@@ -9,7 +9,8 @@ from types import SimpleNamespace
 import pytest
 
 from rag.config import Config
-from rag.records import Answer, Chunk, Citation, Hit, Statement
+from ingest.records import Chunk
+from rag.records import Answer, Citation, Hit, Statement
 from ui import render
 from ui.examples import clean_heading, example_questions
 from ui.i18n import STRINGS, pick_language, t
@@ -353,7 +354,7 @@ def test_overrides_apply_top_k_and_llm_only_when_allowed():
 
 
 def test_progress_rises_and_names_stage_and_file():
-    from ingest.build import BuildProgress
+    from rag.index.build import BuildProgress
 
     tracker = ProgressTracker(lang="en")
     steps = [BuildProgress("load", 0, 2, "a.txt"), BuildProgress("load", 2, 2),
@@ -367,7 +368,7 @@ def test_progress_rises_and_names_stage_and_file():
     assert results[5][1] == "Embedding · b.txt (5/10)"
     assert ProgressTracker(lang="zh").step(BuildProgress("publish", 0, 1))[1] == "发布新索引"
     # The term table is named as such, in the page's language, not as a file.
-    from ingest.build import TERMS_LABEL
+    from rag.index.build import TERMS_LABEL
 
     assert ProgressTracker(lang="zh").step(BuildProgress("embed", 3, 9, TERMS_LABEL))[1] == "向量化 · 跨语言术语表 (3/9)"
     assert ProgressTracker(lang="en").step(BuildProgress("embed", 3, 9, TERMS_LABEL))[1] == \

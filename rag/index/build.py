@@ -1,0 +1,489 @@
+"""Corpus to index: load, chunk, embed, and publish a new index version.
+
+Every chunk is embedded, and so is every sentence of every chunk (the
+sentence table of :class:`rag.store.SentenceTable`: the reranker and the
+answer module compare the question with single sentences, which would cost
+seconds per question to embed at query time).
+
+Incremental: a document whose bytes (sha256) and whose chunker and embedder
+settings are unchanged keeps its chunks and vectors from the serving index.
+Resumable: vectors of each newly embedded document are saved to
+``index/.staging/`` as soon as they exist, so a build that is interrupted
+re-embeds only what it had not finished. Atomic: the new version is written in
+full, then published with one ``os.replace`` (see :mod:`rag.index.store`); a build
+that fails at any point leaves the previous index serving.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import logging
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Callable, Iterator, Sequence
+
+import numpy as np
+
+from ingest.chunking import chunk_document, split_sentences
+from ingest.loaders import LoadError, discover, load_document
+from rag.config import Config
+from rag.index.term_table import TermTable, corpus_terms, embed_terms
+from rag.models.embedder import Embedder
+from ingest.records import Chunk, Document
+from rag.index.store import (FORMAT_VERSION, DocumentEntry, FailedEntry, IndexProblem, IndexStore, Manifest, SentenceTable,
+                       publish)
+
+log = logging.getLogger(__name__)
+
+STAGING = ".staging"
+TERMS_LABEL = "(term table)"   # the "file" of the embed steps that embed the corpus's terms
+
+
+class BuildError(RuntimeError):
+    """The build cannot go on; the message says what to do. Nothing was published."""
+
+
+@dataclass(frozen=True)
+class BuildProgress:
+    """One step of a build, for progress bars: ``stage`` is "load", "embed",
+    "index" or "publish"; ``done``/``total`` count files, except in embed:
+    there they count the texts of one document, its ``chunks`` chunks and
+    then its ``total - chunks`` distinct sentences; last, with ``file`` =
+    :data:`TERMS_LABEL` (and ``chunks`` = 0), the new terms of the term table."""
+
+    stage: str
+    done: int
+    total: int
+    file: str = ""
+    chunks: int = 0
+
+    @property
+    def sentences(self) -> int:
+        """Embed steps of a document: how many of ``total`` are its sentences."""
+        return self.total - self.chunks if self.stage == "embed" and self.file != TERMS_LABEL else 0
+
+
+# The stages of a build, in order, as :class:`BuildStats` times them.
+STAGES = ("embedder", "load", "previous", "chunk", "embed", "reuse", "terms", "bm25", "write")
+
+
+@dataclass
+class BuildStats:
+    """Where a build's time went, and what it embedded and what it reused
+    (``python -m bench.build`` reports it).
+
+    ``seconds[stage]`` for each of :data:`STAGES`: ``embedder`` loading the
+    embedder (0 when it is passed in or already loaded); ``load`` finding,
+    reading and parsing the corpus files (0 when documents are passed in);
+    ``previous`` opening the serving index whose vectors may be reused;
+    ``chunk`` chunking new or changed documents and splitting their chunks
+    into sentences; ``embed`` embedding those chunks and sentences (or reading
+    them back from ``.staging/``); ``reuse`` taking unchanged documents'
+    chunks and vectors from the serving index; ``terms`` collecting the corpus
+    terms and embedding the new ones; ``bm25`` tokenizing every passage and
+    building BM25; ``write`` the FAISS index, saving and publishing the version.
+
+    Counts: chunks; distinct sentence texts per document (a sentence repeated
+    by chunk overlap counts once, as it is embedded once); terms. ``staged``:
+    read from ``.staging/``, embedded by an interrupted earlier build.
+    """
+
+    seconds: dict[str, float] = field(default_factory=lambda: dict.fromkeys(STAGES, 0.0))
+    chunks_embedded: int = 0
+    chunks_staged: int = 0
+    chunks_reused: int = 0
+    sentences_embedded: int = 0
+    sentences_staged: int = 0
+    sentences_reused: int = 0
+    terms_embedded: int = 0
+    terms_reused: int = 0
+
+    @contextmanager
+    def timing(self, stage: str) -> Iterator[None]:
+        """Add the time spent in the ``with`` block to ``seconds[stage]``."""
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.seconds[stage] += time.perf_counter() - started
+
+
+@dataclass
+class BuildReport:
+    """What a build did."""
+
+    version: str
+    documents: int
+    chunks: int
+    embedded_documents: list[str] = field(default_factory=list)
+    reused_documents: list[str] = field(default_factory=list)
+    failed: list[FailedEntry] = field(default_factory=list)
+    seconds: float = 0.0
+    stats: BuildStats = field(default_factory=BuildStats)
+
+    def summary(self) -> str:
+        line = (f"indexed {self.documents} documents, {self.chunks} chunks "
+                f"({len(self.embedded_documents)} embedded, {len(self.reused_documents)} reused) "
+                f"in {self.seconds:.1f} s")
+        if self.failed:
+            line += f"; {len(self.failed)} skipped: " + "; ".join(f"{f.path}: {f.reason}" for f in self.failed)
+        return line
+
+
+ProgressFn = Callable[[BuildProgress], None]
+
+
+def build_index(config: Config, *, full: bool = False, documents: Sequence[Document] | None = None,
+                progress: ProgressFn | None = None, embedder: Embedder | None = None) -> BuildReport:
+    """Build the index of ``config.corpus_dir`` (or of ``documents``) into
+    ``config.index_dir`` and publish it.
+
+    ``full`` ignores the serving index and embeds everything again. Raises
+    :class:`BuildError` when there is nothing to index; the serving index is
+    then untouched.
+    """
+    started = time.perf_counter()
+    stats = BuildStats()
+    report_progress = progress or (lambda p: None)
+    config.index_dir.mkdir(parents=True, exist_ok=True)
+    with _build_lock(config.index_dir):
+        failed: list[FailedEntry] = []
+        if documents is None:
+            with stats.timing("load"):
+                documents = _load_corpus(config.corpus_dir, failed, report_progress)
+        if not documents:
+            reason = "; ".join(f"{f.path}: {f.reason}" for f in failed)
+            raise BuildError(f"no indexable documents in {config.corpus_dir}"
+                             + (f" ({reason})" if reason else "")
+                             + ": add .txt, .md, .pdf, .docx or .html files, then rebuild")
+
+        with stats.timing("embedder"):
+            embedder = embedder or Embedder.from_config(config)
+        with stats.timing("previous"):
+            previous = None if full else _reusable_store(config, embedder)
+        staging = _Staging(config.index_dir / STAGING, _settings_key(config, embedder))
+
+        chunks: list[Chunk] = []
+        vectors: list[np.ndarray] = []
+        sentence_spans: list[list[tuple[int, int]]] = []
+        sentence_vectors: list[np.ndarray] = []
+        entries: list[DocumentEntry] = []
+        report = BuildReport(version="", documents=0, chunks=0, failed=failed, stats=stats)
+        now = _now()
+        for i, doc in enumerate(documents):
+            old = _previous_entry(previous, doc)
+            if old is not None:
+                with stats.timing("reuse"):
+                    part = _reuse(previous, doc.path, first_id=len(chunks))
+                stats.chunks_reused += len(part.chunks)
+                stats.sentences_reused += _distinct_sentences(doc, part.sentence_spans)
+                indexed_at = old.indexed_at
+                report.reused_documents.append(doc.path)
+            else:
+                part = _embed_document(doc, config, len(chunks), embedder, staging, stats, report_progress)
+                indexed_at = now
+                report.embedded_documents.append(doc.path)
+            doc_chunks = part.chunks
+            chunks.extend(doc_chunks)
+            vectors.append(part.vectors)
+            sentence_spans.extend(part.sentence_spans)
+            sentence_vectors.append(part.sentence_vectors)
+            entries.append(DocumentEntry(doc.path, doc.title, doc.format, doc.sha256, doc.size,
+                                         len(doc_chunks), indexed_at, dict(doc.metadata)))
+            report_progress(BuildProgress("index", i + 1, len(documents), doc.path))
+
+        if not chunks:
+            raise BuildError(f"the documents in {config.corpus_dir} contain no text to index: "
+                             "add documents with text, then rebuild")
+        report_progress(BuildProgress("publish", 0, 1))
+        with stats.timing("write"):
+            sentences = SentenceTable.from_parts(sentence_spans, np.vstack(sentence_vectors))
+        with stats.timing("terms"):
+            terms = _term_table(config, chunks, embedder, previous, stats, report_progress)
+        version = _write_version(config, embedder, documents, chunks, np.vstack(vectors), sentences, terms,
+                                 entries, failed, stats)
+        with stats.timing("write"):
+            publish(config.index_dir, version)
+            staging.clear()
+        report_progress(BuildProgress("publish", 1, 1))
+
+        report.version = version.name
+        report.documents = len(entries)
+        report.chunks = len(chunks)
+        report.seconds = time.perf_counter() - started
+        return report
+
+
+def corpus_changes(config: Config, manifest: Manifest | None) -> list[str]:
+    """Paths of corpus files that are new, changed or gone since ``manifest``
+    (cheap: hashes bytes, does not parse). Empty when the index is current."""
+    indexed = {d.path: d.sha256 for d in manifest.documents} if manifest else {}
+    failed = {f.path for f in manifest.failed} if manifest else set()
+    changes = []
+    seen = set()
+    for path in discover(config.corpus_dir) if config.corpus_dir.is_dir() else []:
+        rel = path.relative_to(config.corpus_dir).as_posix()
+        seen.add(rel)
+        if rel in failed:
+            continue
+        if indexed.get(rel) != _sha256(path):
+            changes.append(rel)
+    changes.extend(sorted(set(indexed) - seen))
+    return changes
+
+
+# --- steps ---------------------------------------------------------------
+
+
+def _load_corpus(corpus_dir: Path, failed: list[FailedEntry], report_progress: ProgressFn) -> list[Document]:
+    if not corpus_dir.is_dir():
+        raise BuildError(f"corpus folder {corpus_dir} does not exist: create it and put documents in it, "
+                         "or pass --corpus DIR")
+    paths = discover(corpus_dir)
+    documents = []
+    for i, path in enumerate(paths):
+        rel = path.relative_to(corpus_dir).as_posix()
+        report_progress(BuildProgress("load", i, len(paths), rel))
+        try:
+            documents.append(load_document(path, corpus_dir))
+        except LoadError as exc:
+            log.warning("skipped %s", exc)
+            failed.append(FailedEntry(rel, exc.reason))
+    report_progress(BuildProgress("load", len(paths), len(paths)))
+    return documents
+
+
+def _reusable_store(config: Config, embedder: Embedder) -> IndexStore | None:
+    """The serving index, when its vectors can be reused for this build."""
+    try:
+        store = IndexStore.load(config.index_dir)
+    except IndexProblem as exc:
+        log.info("not reusing the serving index: %s", exc)
+        return None
+    why = store.manifest.mismatch(embedder.name, embedder.dim, config.chunker_settings(), config.lexical_tokenizer)
+    if why:
+        log.info("re-embedding everything: the serving index was %s", why)
+        return None
+    return store
+
+
+def _previous_entry(store: IndexStore | None, doc: Document) -> DocumentEntry | None:
+    if store is None:
+        return None
+    for entry in store.manifest.documents:
+        if entry.path == doc.path and entry.sha256 == doc.sha256:
+            return entry
+    return None
+
+
+@dataclass
+class _DocumentPart:
+    """One document's share of the index: chunks, their vectors, and each
+    chunk's sentence spans with the stacked vectors of those sentences."""
+
+    chunks: list[Chunk]
+    vectors: np.ndarray                         # (n_chunks, dim)
+    sentence_spans: list[list[tuple[int, int]]]  # per chunk, in order
+    sentence_vectors: np.ndarray                # (sum of spans, dim)
+
+
+def _reuse(store: IndexStore, path: str, first_id: int) -> _DocumentPart:
+    rows = [i for i, c in enumerate(store.chunks) if c.doc == path]
+    chunks = [_renumber(store.chunks[row], first_id + j) for j, row in enumerate(rows)]
+    spans = [store.sentences.spans_of(row) for row in rows]
+    sentence_rows = [r for row in rows for r in store.sentences.rows_of(row)]
+    return _DocumentPart(chunks, store.vectors[rows], spans, store.sentences.vectors[sentence_rows])
+
+
+def _embed_document(doc: Document, config: Config, first_id: int, embedder: Embedder, staging: "_Staging",
+                    stats: BuildStats, report_progress: ProgressFn) -> _DocumentPart:
+    """Chunk a document and embed its chunks and sentences (one call, so a
+    crash loses at most this document), or take them from an interrupted
+    build's staging."""
+    with stats.timing("chunk"):
+        chunks = chunk_document(doc, config.chunk_size, config.chunk_overlap, first_id=first_id)
+        spans = [chunk_sentence_spans(doc, c) for c in chunks]
+        # Overlapping chunks repeat sentences: each distinct text is embedded once.
+        sentence_texts = [sentence_text(c, doc.text[a:b])
+                          for c, chunk_spans in zip(chunks, spans) for a, b in chunk_spans]
+        unique = list(dict.fromkeys(sentence_texts))
+    with stats.timing("embed"):
+        staged = staging.get(doc.sha256)
+        if staged is not None and staged.shape[0] == len(chunks) + len(unique):
+            embedded = staged
+            stats.chunks_staged += len(chunks)
+            stats.sentences_staged += len(unique)
+        else:
+            def on_batch(done: int, total: int, path: str = doc.path, n: int = len(chunks)) -> None:
+                report_progress(BuildProgress("embed", done, total, path, chunks=n))
+            report_progress(BuildProgress("embed", 0, len(chunks) + len(unique), doc.path, chunks=len(chunks)))
+            embedded = embedder.embed_passages([passage_text(c) for c in chunks] + unique, progress=on_batch)
+            staging.put(doc.sha256, embedded)
+            stats.chunks_embedded += len(chunks)
+            stats.sentences_embedded += len(unique)
+    where = {text: len(chunks) + i for i, text in enumerate(unique)}
+    sentence_vectors = embedded[[where[t] for t in sentence_texts]] if sentence_texts else embedded[:0]
+    return _DocumentPart(chunks, embedded[:len(chunks)], spans, sentence_vectors)
+
+
+def _distinct_sentences(doc: Document, spans: list[list[tuple[int, int]]]) -> int:
+    """How many distinct sentence texts ``spans`` hold (what embedding them costs)."""
+    return len({doc.text[a:b] for chunk_spans in spans for a, b in chunk_spans})
+
+
+def chunk_sentence_spans(doc: Document, chunk: Chunk) -> list[tuple[int, int]]:
+    """``(start, end)`` of each sentence of ``chunk`` (document offsets); a
+    chunk that the sentence splitter leaves empty-handed is one sentence."""
+    spans = [(s.start, s.end) for s in split_sentences(doc.text, chunk.start, chunk.end)]
+    return spans or [(chunk.start, chunk.end)]
+
+
+def passage_text(chunk: Chunk) -> str:
+    """What is embedded and BM25-indexed for a chunk: its document's title
+    and its section path, then its text (the embedder adds its prefix).
+
+    A chunk from the middle of a document rarely names what it is about
+    ("it was founded in 1940"); the title and section put that back, so a
+    question naming the subject finds every part of the document, and the
+    question's other words decide between the parts. Measured on CMRC 2018
+    trial (chunk-level R@1): BM25 0.879 -> 0.905.
+    """
+    return "\n".join(part for part in (chunk.title, chunk.section, chunk.text) if part)
+
+
+def sentence_text(chunk: Chunk, sentence: str) -> str:
+    """What is embedded for a sentence of ``chunk``: the title, then the
+    sentence. Measured on CMRC 2018 trial, ranking chunks by their best
+    sentence cosine: R@1 0.889 without the title, 0.929 with it."""
+    return f"{chunk.title}：{sentence}" if chunk.title else sentence
+
+
+def _renumber(chunk: Chunk, new_id: int) -> Chunk:
+    data = chunk.to_json()
+    data["id"] = new_id
+    return Chunk.from_json(data)
+
+
+def _term_table(config: Config, chunks: list[Chunk], embedder: Embedder, previous: IndexStore | None,
+                stats: BuildStats, report_progress: ProgressFn) -> TermTable:
+    """The corpus terms a foreign-script question is translated into (see
+    :mod:`rag.index.term_table`); terms the serving index knew keep their vectors."""
+    terms = corpus_terms((passage_text(c) for c in chunks), config.lexical_tokenizer)
+    new = [0]
+
+    def on_batch(done: int, total: int) -> None:
+        new[0] = total
+        report_progress(BuildProgress("embed", done, total, TERMS_LABEL))
+    table = embed_terms(terms, embedder, previous.terms if previous is not None else None, progress=on_batch)
+    stats.terms_embedded += new[0]
+    stats.terms_reused += len(terms) - new[0]
+    return table
+
+
+def _write_version(config: Config, embedder: Embedder, documents: Sequence[Document], chunks: list[Chunk],
+                   vectors: np.ndarray, sentences: SentenceTable, terms: TermTable, entries: list[DocumentEntry],
+                   failed: list[FailedEntry], stats: BuildStats) -> Path:
+    import faiss
+
+    from rag.index.lexical import LexicalIndex
+
+    with stats.timing("bm25"):
+        lexical = LexicalIndex.build([passage_text(c) for c in chunks], mode=config.lexical_tokenizer)
+    with stats.timing("write"):
+        dense = faiss.IndexFlatIP(embedder.dim)
+        dense.add(vectors.astype(np.float32))
+        manifest = Manifest(embedder=embedder.name, dim=embedder.dim, chunker=config.chunker_settings(),
+                            lexical_mode=config.lexical_tokenizer, built_at=_now(), documents=entries,
+                            failed=failed)
+        folder = config.index_dir / f"v-{datetime.now(timezone.utc).strftime('%Y%m%dT%H%M%S%f')}"
+        store = IndexStore(folder, manifest, {d.path: d for d in documents}, chunks, vectors, dense, lexical,
+                           sentences, terms)
+        try:
+            store.save()
+        except BaseException:
+            import shutil
+
+            shutil.rmtree(folder, ignore_errors=True)
+            raise
+    return folder
+
+
+class _Staging:
+    """Per-document vectors of an unfinished build, keyed by settings + sha:
+    the document's chunk vectors, then its distinct sentences' vectors."""
+
+    def __init__(self, folder: Path, settings_key: str) -> None:
+        self.folder = folder / settings_key
+
+    def get(self, sha256: str) -> np.ndarray | None:
+        path = self.folder / f"{sha256}.npy"
+        try:
+            return np.load(path) if path.exists() else None
+        except (OSError, ValueError):
+            return None  # a half-written cache file is just re-embedded
+
+    def put(self, sha256: str, vectors: np.ndarray) -> None:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        tmp = self.folder / f"{sha256}.tmp.npy"
+        np.save(tmp, vectors)
+        tmp.replace(self.folder / f"{sha256}.npy")
+
+    def clear(self) -> None:
+        import shutil
+
+        shutil.rmtree(self.folder.parent, ignore_errors=True)
+
+
+def _settings_key(config: Config, embedder: Embedder) -> str:
+    settings = {"embedder": embedder.name, "prefix": config.passage_prefix, "format": FORMAT_VERSION,
+                **config.chunker_settings()}
+    return hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:16]
+
+
+@contextmanager
+def _build_lock(index_dir: Path) -> Iterator[None]:
+    """One build at a time per index folder (the UI and the CLI may both try)."""
+    with open(index_dir / ".build.lock", "w") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError as exc:
+            raise BuildError(f"another build of {index_dir} is running: wait for it to finish") from exc
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+# sha256 by path, kept with the size and mtime it was computed for: the UI asks
+# for the corpus status after every action, and re-reading every file each time
+# grows with the corpus. One entry per path, so edits do not pile up entries.
+_SHA256_MEMO: dict[str, tuple[int, int, str]] = {}
+# File timestamps tick coarsely (a few ms), so a file written just now could be
+# rewritten with the same size and mtime; like git's "racy" check, only files
+# untouched for this long are remembered.
+_SHA256_MEMO_MIN_AGE_NS = 2_000_000_000
+
+
+def _sha256(path: Path) -> str:
+    stat = path.stat()
+    key = str(path.resolve())
+    size, mtime, value = _SHA256_MEMO.get(key, (-1, -1, ""))
+    if (size, mtime) == (stat.st_size, stat.st_mtime_ns):
+        return value
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    value = digest.hexdigest()
+    if time.time_ns() - stat.st_mtime_ns > _SHA256_MEMO_MIN_AGE_NS:
+        _SHA256_MEMO[key] = (stat.st_size, stat.st_mtime_ns, value)
+    return value
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")

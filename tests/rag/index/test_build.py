@@ -1,0 +1,212 @@
+"""rag.index.build: incremental, resumable, atomic index builds with the real
+embedder, FAISS and BM25."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+
+from conftest import ESSAY, make_config
+from rag.index.build import BuildError, build_index, corpus_changes
+from rag.models.embedder import Embedder
+from rag.index.store import IndexCorrupt, IndexMissing, IndexStore, current_version, read_manifest
+
+ESSAY_TEXT = ESSAY.read_text("utf-8")
+# Two small documents cut from the essay keep these builds quick.
+PART_A = ESSAY_TEXT[:1500]
+PART_B = ESSAY_TEXT[6000:7500]
+
+
+@pytest.fixture()
+def small(tmp_path):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "a.txt").write_text(PART_A, "utf-8")
+    (corpus / "b.txt").write_text(PART_B, "utf-8")
+    return make_config(corpus, tmp_path / "index")
+
+
+def test_every_chunk_is_verbatim_at_its_offsets_in_the_built_index(essay_config):
+    store = IndexStore.load(essay_config.index_dir)
+    assert store.chunks, "the essay produced no chunks"
+    for chunk in store.chunks:
+        assert store.documents[chunk.doc].text[chunk.start:chunk.end] == chunk.text
+    assert store.documents["innovating-organizational-work.txt"].text == ESSAY_TEXT
+
+
+def test_manifest_records_embedder_chunker_and_document_hashes(essay_config):
+    import hashlib
+
+    manifest = read_manifest(essay_config.index_dir)
+    assert manifest.embedder == "multilingual-e5-small" and manifest.dim == 384
+    assert manifest.chunker == essay_config.chunker_settings()
+    (entry,) = manifest.documents
+    assert entry.sha256 == hashlib.sha256(ESSAY.read_bytes()).hexdigest()
+    assert entry.metadata.get("date", "").startswith("2022-11-18")
+
+
+def test_second_build_reuses_every_unchanged_document(small):
+    first = build_index(small)
+    assert sorted(first.embedded_documents) == ["a.txt", "b.txt"]
+    second = build_index(small)
+    assert second.embedded_documents == [] and sorted(second.reused_documents) == ["a.txt", "b.txt"]
+    assert second.chunks == first.chunks
+
+
+def test_changed_added_and_removed_documents_are_seen_and_only_new_text_embedded(small):
+    build_index(small)
+    (small.corpus_dir / "b.txt").write_text(PART_B + "\n新增的一句话。", "utf-8")
+    (small.corpus_dir / "c.md").write_text("# 新文件\n\n青松湖位于北岭县东侧。", "utf-8")
+    (small.corpus_dir / "a.txt").unlink()
+    assert sorted(corpus_changes(small, read_manifest(small.index_dir))) == ["a.txt", "b.txt", "c.md"]
+
+    report = build_index(small)
+    assert sorted(report.embedded_documents) == ["b.txt", "c.md"] and report.reused_documents == []
+    store = IndexStore.load(small.index_dir)
+    assert {c.doc for c in store.chunks} == {"b.txt", "c.md"}
+    assert [c.id for c in store.chunks] == list(range(len(store.chunks)))
+    assert corpus_changes(small, store.manifest) == []
+
+
+def test_status_checks_do_not_reread_unchanged_files_but_see_a_same_size_rewrite(small, monkeypatch):
+    import os
+    from pathlib import Path
+
+    build_index(small)
+    manifest = read_manifest(small.index_dir)
+    old = 1_600_000_000  # files last touched long ago, as a real corpus's are
+    for path in small.corpus_dir.iterdir():
+        os.utime(path, (old, old))
+    assert corpus_changes(small, manifest) == []  # hashes and remembers them
+
+    opened = []
+    real_open = Path.open
+    monkeypatch.setattr(Path, "open", lambda self, *a, **k: opened.append(self.name) or real_open(self, *a, **k))
+    assert corpus_changes(small, manifest) == [] and opened == []
+
+    # Same length, new bytes, just written: a timestamp that could collide is
+    # not trusted, so the file is read again and the change seen.
+    a = small.corpus_dir / "a.txt"
+    a.write_text(PART_A[:-1] + ("。" if PART_A[-1] != "。" else "，"), "utf-8")
+    assert a.stat().st_size == len(PART_A.encode("utf-8"))
+    opened.clear()  # write_text opened it too
+    assert corpus_changes(small, manifest) == ["a.txt"] and opened == ["a.txt"]
+
+
+def test_failed_build_leaves_the_serving_index_intact_and_resumes(small, monkeypatch):
+    build_index(small)
+    serving = current_version(small.index_dir)
+    before = IndexStore.load(small.index_dir).chunks
+
+    (small.corpus_dir / "a.txt").write_text(PART_A + "\n第一处修改。", "utf-8")
+    (small.corpus_dir / "b.txt").write_text(PART_B + "\n第二处修改。", "utf-8")
+    embedder = Embedder.from_config(small)
+    real = embedder.embed_passages
+    calls = []
+
+    def fail_on_second_document(texts, progress=None):
+        calls.append(len(texts))
+        if len(calls) == 2:
+            raise RuntimeError("simulated crash while embedding")
+        return real(texts, progress)
+
+    monkeypatch.setattr(embedder, "embed_passages", fail_on_second_document)
+    with pytest.raises(RuntimeError, match="simulated crash"):
+        build_index(small)
+    assert current_version(small.index_dir) == serving
+    assert IndexStore.load(small.index_dir).chunks == before
+
+    # The rerun embeds only the document the crash interrupted.
+    calls.clear()
+    report = build_index(small)
+    assert len(calls) == 1
+    assert sorted(report.embedded_documents) == ["a.txt", "b.txt"]
+    assert not (small.index_dir / ".staging").exists()
+
+
+def test_empty_corpus_is_a_clear_error_and_keeps_the_old_index(small):
+    build_index(small)
+    serving = current_version(small.index_dir)
+    for f in small.corpus_dir.iterdir():
+        f.unlink()
+    with pytest.raises(BuildError, match="no indexable documents"):
+        build_index(small)
+    assert current_version(small.index_dir) == serving
+
+
+def test_missing_corpus_folder_is_a_clear_error(tmp_path):
+    config = make_config(tmp_path / "nowhere", tmp_path / "index")
+    with pytest.raises(BuildError, match="does not exist"):
+        build_index(config)
+
+
+def test_undecodable_file_is_skipped_with_its_reason_and_the_rest_built(small):
+    (small.corpus_dir / "broken.txt").write_bytes(b"\x00\x01\x02binary\xff\xfe" * 50)
+    report = build_index(small)
+    assert [f.path for f in report.failed] == ["broken.txt"]
+    assert sorted(IndexStore.load(small.index_dir).manifest.documents[i].path for i in range(2)) == ["a.txt", "b.txt"]
+    assert read_manifest(small.index_dir).failed[0].path == "broken.txt"
+
+
+def test_full_rebuild_embeds_everything_again(small):
+    build_index(small)
+    report = build_index(small, full=True)
+    assert sorted(report.embedded_documents) == ["a.txt", "b.txt"]
+
+
+def test_old_versions_are_removed_after_publishing(small):
+    build_index(small)
+    build_index(small, full=True)
+    assert len(list(small.index_dir.glob("v-*"))) == 1
+
+
+def test_missing_or_corrupt_index_files_are_named_in_the_error(small):
+    with pytest.raises(IndexMissing, match="python -m ingest"):
+        IndexStore.load(small.index_dir)
+    build_index(small)
+    folder = current_version(small.index_dir)
+    (folder / "dense.faiss").unlink()
+    with pytest.raises(IndexCorrupt, match="dense.faiss"):
+        IndexStore.load(small.index_dir)
+    shutil.rmtree(folder)
+    with pytest.raises(IndexCorrupt, match="not an index folder"):
+        IndexStore.load(small.index_dir)
+
+
+def test_chunk_table_rows_match_vectors(small):
+    build_index(small)
+    folder = current_version(small.index_dir)
+    rows = (folder / "chunks.jsonl").read_text("utf-8").splitlines()
+    store = IndexStore.load(small.index_dir)
+    assert len(rows) == store.vectors.shape[0] == store.dense.ntotal
+    first = json.loads(rows[0])
+    assert set(first) >= {"id", "doc", "title", "section", "start", "end", "text"}
+
+
+def test_stats_time_every_stage_and_count_what_was_embedded_or_reused(small):
+    from rag.index.build import STAGES, TERMS_LABEL
+
+    steps = []
+    first = build_index(small, progress=steps.append)
+    stats = first.stats
+    assert set(stats.seconds) == set(STAGES) and all(s >= 0 for s in stats.seconds.values())
+    assert stats.seconds["embed"] > 0 and stats.seconds["terms"] > 0 and stats.seconds["reuse"] == 0
+    assert (stats.chunks_embedded, stats.chunks_reused, stats.chunks_staged) == (first.chunks, 0, 0)
+    store = IndexStore.load(small.index_dir)
+    assert stats.terms_embedded == len(store.terms) and stats.terms_reused == 0
+    distinct = len({(c.doc, store.documents[c.doc].text[a:b]) for i, c in enumerate(store.chunks)
+                    for a, b in store.sentences.spans_of(i)})
+    assert stats.sentences_embedded == distinct
+
+    # Each document's embed steps say how many of its texts are chunks and how many sentences.
+    last = {p.file: p for p in steps if p.stage == "embed"}
+    assert sum(last[d].chunks for d in ("a.txt", "b.txt")) == stats.chunks_embedded
+    assert sum(last[d].sentences for d in ("a.txt", "b.txt")) == stats.sentences_embedded
+    assert last[TERMS_LABEL].total == stats.terms_embedded and last[TERMS_LABEL].sentences == 0
+
+    second = build_index(small).stats
+    assert (second.chunks_embedded, second.sentences_embedded, second.terms_embedded) == (0, 0, 0)
+    assert (second.chunks_reused, second.sentences_reused) == (first.chunks, stats.sentences_embedded)
+    assert second.terms_reused == stats.terms_embedded
