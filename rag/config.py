@@ -11,12 +11,36 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import os
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, fields
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_EMBEDDER = "models/multilingual-e5-small"
+
+
+class Fusion(StrEnum):
+    """How the dense and the lexical ranking become one (:func:`rag.retrieve.fusion.fuse`)."""
+
+    RRF = "rrf"             # reciprocal-rank fusion
+    WEIGHTED = "weighted"   # weighted sum of min-max normalised scores
+    DENSE = "dense"         # the dense ranking alone
+    LEXICAL = "lexical"     # the BM25 ranking alone
+
+
+class Tokenizer(StrEnum):
+    """How BM25 cuts Chinese text into terms (:mod:`rag.index.lexical`)."""
+
+    JIEBA = "jieba"     # jieba's search mode: words and their sub-words
+    BIGRAM = "bigram"   # every character and character bigram
+
+
+class AnswerMode(StrEnum):
+    """Who writes the answer: quoted sentences, or an LLM over the passages."""
+
+    EXTRACTIVE = "extractive"
+    LLM = "llm"
 
 
 @dataclass
@@ -44,8 +68,8 @@ class Config:
     # Retrieval (tuned on CMRC 2018 trial, reported on dev: see bench/retrieval.py and the README)
     top_k: int = 5
     candidates: int = 50          # depth of each retriever before fusion
-    lexical_tokenizer: str = "jieba"  # "jieba" (search mode) | "bigram"
-    fusion: str = "weighted"      # "rrf" | "weighted" | "dense" | "lexical"
+    lexical_tokenizer: Tokenizer = Tokenizer.JIEBA
+    fusion: Fusion = Fusion.WEIGHTED
     rrf_k: int = 60
     dense_weight: float = 1.0     # weights of the two retrievers in fusion
     lexical_weight: float = 1.0
@@ -83,6 +107,16 @@ class Config:
     def __post_init__(self) -> None:
         self.corpus_dir = _resolve(self.corpus_dir)
         self.index_dir = _resolve(self.index_dir)
+        # Modes are checked when the configuration is made, not when first used.
+        for f in fields(self):
+            kind = _kind(f)
+            if issubclass(kind, StrEnum):
+                setattr(self, f.name, _as_mode(kind, f.name, getattr(self, f.name)))
+
+    @property
+    def answer_mode(self) -> AnswerMode:
+        """Extractive unless an LLM is configured."""
+        return AnswerMode.LLM if self.llm else AnswerMode.EXTRACTIVE
 
     @property
     def embedder_path(self) -> Path | None:
@@ -128,6 +162,9 @@ class Config:
             kind = _kind(f)
             if kind is bool:
                 group.add_argument(flag, dest=f.name, default=None, action=argparse.BooleanOptionalAction)
+            elif issubclass(kind, StrEnum):
+                group.add_argument(flag, dest=f.name, default=None, type=kind, choices=list(kind),
+                                   metavar="|".join(kind))
             else:
                 group.add_argument(flag, dest=f.name, default=None, type=kind, metavar=f.name.upper())
 
@@ -160,7 +197,16 @@ def _parse(f: dataclasses.Field, raw: str) -> Any:
         if raw.lower() in {"0", "false", "no", "off", ""}:
             return False
         raise ValueError(f"RAG_{f.name.upper()}={raw!r}: expected true or false")
+    if issubclass(kind, StrEnum):
+        return _as_mode(kind, f"RAG_{f.name.upper()}", raw)
     try:
         return kind(raw)
     except ValueError as exc:
         raise ValueError(f"RAG_{f.name.upper()}={raw!r}: expected {kind.__name__}") from exc
+
+
+def _as_mode(kind: type[StrEnum], name: str, value: Any) -> StrEnum:
+    try:
+        return kind(value)
+    except ValueError:
+        raise ValueError(f"{name}={value!r}: use one of {', '.join(kind)}") from None

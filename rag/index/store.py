@@ -26,14 +26,22 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import threading
 import zipfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable, TypeVar
 
 import numpy as np
 
-from rag.index.term_table import TermTable
 from ingest.records import Chunk, Document, Heading, Sentence
+from rag.index.lexical import LexicalIndex
+from rag.index.term_table import TermTable
+
+if TYPE_CHECKING:
+    import faiss
+
+T = TypeVar("T")
 
 # 2: the sentence table (sentences.npz, sentence_vectors.npy) and the term
 #    table (terms.json, term_vectors.npy) were added.
@@ -159,17 +167,31 @@ class SentenceTable:
 
 @dataclass
 class IndexStore:
-    """A loaded index version: everything search and answering read."""
+    """A loaded index version: everything search and answering read.
+
+    A version never changes once published, so what later steps derive from
+    it (term statistics, the corpus's script) is computed once and kept here,
+    by :meth:`derived`: it lives exactly as long as the loaded index.
+    """
 
     folder: Path
     manifest: Manifest
     documents: dict[str, Document]
     chunks: list[Chunk]
-    vectors: np.ndarray
-    dense: object                # faiss.Index
-    lexical: object              # rag.lexical.LexicalIndex
+    vectors: np.ndarray          # (n_chunks, dim) float32 unit vectors
+    dense: "faiss.Index"
+    lexical: LexicalIndex
     sentences: SentenceTable
     terms: TermTable
+    _derived: dict[Callable, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
+    _derived_lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False, compare=False)
+
+    def derived(self, compute: Callable[["IndexStore"], T]) -> T:
+        """``compute(self)``, computed on first use and kept with this store."""
+        with self._derived_lock:
+            if compute not in self._derived:
+                self._derived[compute] = compute(self)
+            return self._derived[compute]
 
     @classmethod
     def load(cls, index_dir: Path) -> "IndexStore":
@@ -180,8 +202,6 @@ class IndexStore:
     @classmethod
     def load_version(cls, folder: Path) -> "IndexStore":
         import faiss
-
-        from rag.index.lexical import LexicalIndex
 
         try:
             manifest = Manifest.from_json(json.loads((folder / "manifest.json").read_text("utf-8")))

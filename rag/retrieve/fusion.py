@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from rag.config import Config
+from rag.config import Config, Fusion
 
 
 @dataclass(frozen=True)
@@ -30,53 +30,69 @@ class FusedCandidate:
 
 
 
-def fuse(dense: list[Candidate], lexical: list[Candidate], method: str, config: Config, *,
+def fuse(dense: list[Candidate], lexical: list[Candidate], method: Fusion | str, config: Config, *,
          lexical_scale: float = 1.0) -> list[FusedCandidate]:
     """One ranking from two, best first.
 
-    - "rrf": reciprocal-rank fusion, sum of weight / (rrf_k + rank).
-    - "weighted": sum of weight * min-max normalised score per retriever
-      (a convex combination when the weights sum to 1).
-    - "dense" / "lexical": that retriever alone.
+    - ``Fusion.RRF``: reciprocal-rank fusion, sum of weight / (rrf_k + rank).
+    - ``Fusion.WEIGHTED``: sum of weight * min-max normalised score per
+      retriever (a convex combination when the weights sum to 1).
+    - ``Fusion.DENSE`` / ``Fusion.LEXICAL``: that retriever alone.
 
-    ``lexical_scale`` multiplies ``lexical_weight`` for this question (see
-    the module docstring).
+    ``lexical_scale`` multiplies ``lexical_weight`` for this question (the
+    retriever lowers it for a question in another script than the corpus).
     """
-    if method not in {"rrf", "weighted", "dense", "lexical"}:
-        raise ValueError(f"unknown fusion {method!r}: use rrf, weighted, dense or lexical")
-    rows: dict[int, dict] = {}
-    for name, cands in (("dense", dense), ("lexical", lexical)):
+    try:
+        method = Fusion(method)
+    except ValueError:
+        raise ValueError(f"unknown fusion {method!r}: use one of {', '.join(Fusion)}") from None
+    seen: dict[int, _Seen] = {}
+    for cands, is_dense in ((dense, True), (lexical, False)):
         for rank, c in enumerate(cands, start=1):
-            entry = rows.setdefault(c.row, {"dense": None, "lexical": None, "dense_rank": None, "lexical_rank": None})
-            entry[name] = c.score
-            entry[name + "_rank"] = rank
+            entry = seen.setdefault(c.row, _Seen())
+            if is_dense:
+                entry.dense_score, entry.dense_rank = c.score, rank
+            else:
+                entry.lexical_score, entry.lexical_rank = c.score, rank
 
-    def normalised(cands: list[Candidate]) -> dict[int, float]:
-        if not cands:
-            return {}
-        hi, lo = max(c.score for c in cands), min(c.score for c in cands)
-        span = hi - lo
-        return {c.row: (c.score - lo) / span if span > 0 else 1.0 for c in cands}
-
-    dense_norm, lexical_norm = normalised(dense), normalised(lexical)
+    dense_norm, lexical_norm = _normalised(dense), _normalised(lexical)
     lexical_weight = config.lexical_weight * lexical_scale
     fused = []
-    for row, e in rows.items():
-        if method == "rrf":
-            score = sum(w / (config.rrf_k + r) for w, r in ((config.dense_weight, e["dense_rank"]),
-                                                             (lexical_weight, e["lexical_rank"]))
+    for row, e in seen.items():
+        if method is Fusion.RRF:
+            score = sum(w / (config.rrf_k + r) for w, r in ((config.dense_weight, e.dense_rank),
+                                                             (lexical_weight, e.lexical_rank))
                         if r is not None)
-        elif method == "weighted":
+        elif method is Fusion.WEIGHTED:
             score = config.dense_weight * dense_norm.get(row, 0.0) + lexical_weight * lexical_norm.get(row, 0.0)
-        elif method == "dense":
-            if e["dense"] is None:
+        elif method is Fusion.DENSE:
+            if e.dense_score is None:
                 continue
-            score = e["dense"]
+            score = e.dense_score
         else:
-            if e["lexical"] is None:
+            if e.lexical_score is None:
                 continue
-            score = e["lexical"]
-        fused.append(FusedCandidate(row, float(score), e["dense"], e["lexical"], e["dense_rank"], e["lexical_rank"]))
+            score = e.lexical_score
+        fused.append(FusedCandidate(row, float(score), e.dense_score, e.lexical_score, e.dense_rank, e.lexical_rank))
     # Ties (common in RRF) are broken by dense rank, then row, so order is stable.
     fused.sort(key=lambda c: (-c.score, c.dense_rank or 10**9, c.row))
     return fused
+
+
+@dataclass
+class _Seen:
+    """What each retriever said of one row, while fusing."""
+
+    dense_score: float | None = None
+    lexical_score: float | None = None
+    dense_rank: int | None = None
+    lexical_rank: int | None = None
+
+
+def _normalised(cands: list[Candidate]) -> dict[int, float]:
+    """Scores min-max scaled to [0, 1] (all 1.0 when they are equal)."""
+    if not cands:
+        return {}
+    hi, lo = max(c.score for c in cands), min(c.score for c in cands)
+    span = hi - lo
+    return {c.row: (c.score - lo) / span if span > 0 else 1.0 for c in cands}

@@ -41,11 +41,9 @@ from __future__ import annotations
 import functools
 import math
 import re
-import threading
 import unicodedata
-from collections import Counter, OrderedDict
+from collections import Counter
 from dataclasses import dataclass, replace
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -118,27 +116,17 @@ class TermStats:
         return math.log(1.0 + self.chunks / (1.0 + self.frequency.get(term, 0)))
 
 
-_STATS: "OrderedDict[Path, TermStats]" = OrderedDict()
-_STATS_LOCK = threading.Lock()
-_STATS_KEEP = 4   # index versions whose statistics stay in memory (benchmarks switch between a few)
-
-
-def term_stats(store: "IndexStore") -> TermStats:
+def term_stats(store: IndexStore) -> TermStats:
     """Chunk frequencies of the terms of ``store`` (title, section and text),
-    computed once per index version: an index version never changes."""
-    with _STATS_LOCK:
-        if store.folder in _STATS:
-            _STATS.move_to_end(store.folder)
-            return _STATS[store.folder]
+    computed once per loaded index (:meth:`IndexStore.derived`)."""
+    return store.derived(_count_terms)
+
+
+def _count_terms(store: IndexStore) -> TermStats:
     frequency: Counter = Counter()
     for chunk in store.chunks:
         frequency.update(terms(chunk.text) | _context_terms(chunk.title, chunk.section))
-    stats = TermStats(len(store.chunks), dict(frequency))
-    with _STATS_LOCK:
-        _STATS[store.folder] = stats
-        while len(_STATS) > _STATS_KEEP:
-            _STATS.popitem(last=False)
-    return stats
+    return TermStats(len(store.chunks), dict(frequency))
 
 
 @functools.lru_cache(maxsize=1 << 12)

@@ -16,20 +16,16 @@ leaves the dense order as it is.
 from __future__ import annotations
 
 import re
-import threading
-from collections import OrderedDict
-from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
-from rag.config import Config
-from rag.retrieve.fusion import Candidate, FusedCandidate, fuse
-from rag.retrieve.crosslingual import translate
-from rag.retrieve.rerank import rerank as rerank_candidates
+from rag.config import Config, Fusion
+from rag.index.store import IndexStore
 from rag.models.embedder import Embedder
 from rag.records import Hit
-from rag.index.store import IndexStore
+from rag.retrieve.crosslingual import translate
+from rag.retrieve.fusion import Candidate, FusedCandidate, fuse
+from rag.retrieve.rerank import rerank as rerank_candidates
 
 
 class Retriever:
@@ -40,28 +36,28 @@ class Retriever:
         self.embedder = embedder
         self.config = config
 
-    def search(self, question: str, k: int | None = None, *, fusion: str | None = None,
+    def search(self, question: str, k: int | None = None, *, fusion: Fusion | str | None = None,
                rerank: bool | None = None, query_vector: np.ndarray | None = None) -> list[Hit]:
         """The ``k`` best hits for ``question``, best first.
 
-        ``fusion`` ("rrf", "weighted", "dense", "lexical") and ``rerank``
-        override the config for this call (the benchmark compares them).
+        ``fusion`` and ``rerank`` override the config for this call (the
+        benchmark compares them).
         """
         k = k or self.config.top_k
-        fusion = fusion or self.config.fusion
+        fusion = Fusion(fusion or self.config.fusion)
         rerank = self.config.rerank if rerank is None else rerank
         depth = max(self.config.candidates, k)
-        if query_vector is None and fusion != "lexical":
+        if query_vector is None and fusion is not Fusion.LEXICAL:
             query_vector = self.embedder.embed_queries([question])[0]
         lexical_question, scale = question, 1.0
-        if fusion != "dense" and not same_script(question, self.store):
+        if fusion is not Fusion.DENSE and not same_script(question, self.store):
             translation = translate(question, self.store.terms, self.embedder, self.config.lexical_tokenizer)
             # The question's own words stay: names and codes ("Pennetta",
             # "AGG01") are often written in the corpus as they are.
             lexical_question = f"{question} {translation.query}"
             scale = self.config.crosslingual_lexical_scale
-        dense = self.dense(query_vector, depth) if fusion != "lexical" else []
-        lexical = self.lexical(lexical_question, depth) if fusion != "dense" else []
+        dense = self.dense(query_vector, depth) if fusion is not Fusion.LEXICAL else []
+        lexical = self.lexical(lexical_question, depth) if fusion is not Fusion.DENSE else []
         fused = fuse(dense, lexical, fusion, self.config, lexical_scale=scale)
         if rerank and fused:
             fused = rerank_candidates(question, query_vector, fused, self.store, self.embedder, self.config,
@@ -90,10 +86,6 @@ class Retriever:
 _CJK = re.compile("[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _LETTER = re.compile(r"[^\W\d_]")
 
-_CORPUS_CJK: "OrderedDict[Path, bool]" = OrderedDict()
-_CORPUS_LOCK = threading.Lock()
-_CORPUS_KEEP = 8   # index versions remembered (one serves; benchmarks switch between a few)
-
 
 def is_cjk_text(text: str) -> bool | None:
     """Whether a question is written in Chinese (any ideograph: a Chinese
@@ -106,20 +98,16 @@ def is_cjk_text(text: str) -> bool | None:
 
 def corpus_is_cjk(store: IndexStore) -> bool:
     """Whether most letters of the indexed chunks are ideographs; computed
-    once per index version."""
-    with _CORPUS_LOCK:
-        if store.folder in _CORPUS_CJK:
-            return _CORPUS_CJK[store.folder]
+    once per loaded index (:meth:`IndexStore.derived`)."""
+    return store.derived(_mostly_cjk)
+
+
+def _mostly_cjk(store: IndexStore) -> bool:
     letters = cjk = 0
     for chunk in store.chunks:
         letters += len(_LETTER.findall(chunk.text))
         cjk += len(_CJK.findall(chunk.text))
-    answer = letters > 0 and cjk * 2 >= letters
-    with _CORPUS_LOCK:
-        _CORPUS_CJK[store.folder] = answer
-        while len(_CORPUS_CJK) > _CORPUS_KEEP:
-            _CORPUS_CJK.popitem(last=False)
-    return answer
+    return letters > 0 and cjk * 2 >= letters
 
 
 def same_script(question: str, store: IndexStore) -> bool:
