@@ -50,6 +50,7 @@ from typing import Sequence
 from bench.retrieval import DATASETS as RETRIEVAL_DATASETS
 from bench.retrieval import Progress
 from rag.config import PROJECT_ROOT, Config
+from rag.index.build import Step
 from ingest.records import Document
 
 log = logging.getLogger(__name__)
@@ -59,13 +60,13 @@ DATASETS = tuple(d for d in RETRIEVAL_DATASETS if not d.endswith("-en"))
 # What the "one changed" run appends to one document.
 APPENDED = "\n基准测试在文末追加了这一句话，用来衡量只改动一个文档时的增量构建。\n"
 # Stages shown in the Markdown table (the embedder is loaded once, before the runs).
-TABLE_STAGES = ("load", "previous", "chunk", "embed", "reuse", "terms", "bm25", "write")
+TABLE_STAGES = tuple(step for step in Step if step is not Step.EMBEDDER)
 SETTINGS = ["chunk_size", "chunk_overlap", "lexical_tokenizer", "embed_batch_size"]
 
 
 @dataclass
 class RunResult:
-    """One timed build. ``seconds``: per stage (:data:`ingest.build.STAGES`);
+    """One timed build. ``seconds``: per :class:`rag.index.build.Step`;
     ``*_staged``: vectors an interrupted earlier run had saved in ``.staging/``;
     ``embedded_per_second``: chunks + sentences embedded per second of the
     embed stage (None when nothing was embedded); ``terms_per_second`` the

@@ -333,13 +333,13 @@ class Progress:
         return tick
 
     def build(self, step) -> None:
-        from rag.index.build import TERMS_LABEL
+        from rag.index.build import Stage
 
-        if step.stage == "embed" and step.file == TERMS_LABEL and step.total:
+        if step.stage is Stage.TERMS and step.total:
             self.note(f"term table: {step.done}/{step.total} new terms embedded")
-        elif step.stage == "embed" and step.done == step.total and step.total:
+        elif step.stage is Stage.EMBED and step.done == step.total and step.total:
             self.note(f"embedded {step.file} ({step.total} chunks and sentences)")
-        elif step.stage == "publish" and step.done:
+        elif step.stage is Stage.PUBLISH and step.done:
             self.note("index published")
 
 

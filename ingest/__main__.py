@@ -11,7 +11,7 @@ import argparse
 import logging
 import sys
 
-from rag.index.build import TERMS_LABEL, BuildError, BuildProgress
+from rag.index.build import BuildError, BuildProgress, Stage
 from rag.config import Config
 from rag.engine import Engine
 from rag.index.store import IndexProblem
@@ -46,18 +46,18 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _print_progress(p: BuildProgress) -> None:
-    if p.stage == "embed" and p.file == TERMS_LABEL:
+    if p.stage is Stage.TERMS:
         sys.stderr.write(f"\rembedding the term table: {p.done}/{p.total} new terms   ")
         if p.done == p.total:
             sys.stderr.write("\n")
-    elif p.stage == "embed":
+    elif p.stage is Stage.EMBED:
         sys.stderr.write(f"\rembedding {p.file}: {p.done}/{p.total} "
                          f"({p.chunks} chunks + {p.sentences} sentences)   ")
         if p.done == p.total:
             sys.stderr.write("\n")
-    elif p.stage == "load" and p.file:
+    elif p.stage is Stage.LOAD and p.file:
         sys.stderr.write(f"\rloading {p.done + 1}/{p.total}: {p.file[:60]:<60}")
-    elif p.stage == "load":
+    elif p.stage is Stage.LOAD:
         sys.stderr.write("\n")
     sys.stderr.flush()
 

@@ -439,7 +439,7 @@ class _Draft:
         return self.units[-1].end
 
 
-def chunk_document(doc: Document, chunk_size: int = 300, overlap: int = 1, first_id: int = 0) -> list[Chunk]:
+def chunk_document(doc: Document, chunk_size: int, overlap: int, first_id: int = 0) -> list[Chunk]:
     """Pack the body sentences of ``doc`` into chunks of about ``chunk_size``
     characters, repeating ``overlap`` trailing sentences of a chunk at the
     start of the next one in the same section. Ids run from ``first_id``.

@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from rag.index.build import TERMS_LABEL
+from rag.index.build import BuildProgress, Stage
 from rag.config import Config
 from ui.i18n import pick_language, t
 
@@ -98,28 +98,29 @@ class ProgressTracker:
     files_done: int = 0
     last: float = 0.0
 
-    def step(self, p) -> tuple[float, str]:
+    def step(self, p: BuildProgress) -> tuple[float, str]:
         stage = p.stage
-        if stage == "load":
+        if stage is Stage.LOAD:
             self.files = max(self.files, p.total)
             fraction = 0.1 * (p.done / p.total if p.total else 1.0)
-        elif stage == "embed":
+        elif stage in (Stage.EMBED, Stage.TERMS):
             within = p.done / p.total if p.total else 1.0
             fraction = 0.1 + 0.85 * (self.files_done + within) / max(1, self.files)
-        elif stage == "index":
+        elif stage is Stage.INDEX:
             self.files = max(self.files, p.total)
             self.files_done = p.done
             fraction = 0.1 + 0.85 * p.done / max(1, p.total)
         else:  # publish
             fraction = 0.95 + 0.05 * (p.done / p.total if p.total else 1.0)
         self.last = max(self.last, min(1.0, fraction))
-        label = t(f"stage_{stage}", self.lang) if f"stage_{stage}" in _STAGES else stage
-        if p.file == TERMS_LABEL:
-            label += " · " + t("terms_label", self.lang)
-        elif p.file:
-            label += f" · {p.file}"
-        if p.total and stage in ("load", "embed", "index"):
-            shown = min(p.done + 1, p.total) if stage == "load" else p.done
+        if stage is Stage.TERMS:   # shown as a step of embedding: "embedding · the term table"
+            label = t("stage_embed", self.lang) + " · " + t("terms_label", self.lang)
+        else:
+            label = t(f"stage_{stage}", self.lang)
+            if p.file:
+                label += f" · {p.file}"
+        if p.total and stage is not Stage.PUBLISH:
+            shown = min(p.done + 1, p.total) if stage is Stage.LOAD else p.done
             label += f" ({shown}/{p.total})"
         return self.last, label
 

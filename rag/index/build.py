@@ -20,10 +20,12 @@ import fcntl
 import hashlib
 import json
 import logging
+import threading
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from enum import StrEnum
 from pathlib import Path
 from typing import Callable, Iterator, Sequence
 
@@ -32,7 +34,7 @@ import numpy as np
 from ingest.chunking import chunk_document, split_sentences
 from ingest.loaders import LoadError, discover, load_document
 from rag.config import Config
-from rag.index.term_table import TermTable, corpus_terms, embed_terms
+from rag.index.term_table import TermTable, corpus_terms, embed_terms, new_terms
 from rag.models.embedder import Embedder
 from ingest.records import Chunk, Document
 from rag.index.store import (FORMAT_VERSION, DocumentEntry, FailedEntry, IndexProblem, IndexStore, Manifest, SentenceTable,
@@ -41,22 +43,43 @@ from rag.index.store import (FORMAT_VERSION, DocumentEntry, FailedEntry, IndexPr
 log = logging.getLogger(__name__)
 
 STAGING = ".staging"
-TERMS_LABEL = "(term table)"   # the "file" of the embed steps that embed the corpus's terms
 
 
 class BuildError(RuntimeError):
     """The build cannot go on; the message says what to do. Nothing was published."""
 
 
+class Stage(StrEnum):
+    """What a build is doing, as its progress reports it (in this order)."""
+
+    LOAD = "load"         # reading the corpus: done/total count files
+    EMBED = "embed"       # embedding one document: done/total count its chunks, then its sentences
+    INDEX = "index"       # a document is in: done/total count documents
+    TERMS = "terms"       # embedding the term table: done/total count its new terms
+    PUBLISH = "publish"   # writing and publishing the version: 0/1, then 1/1
+
+
+class Step(StrEnum):
+    """Where a build's time goes, as :class:`BuildStats` times it (see there)."""
+
+    EMBEDDER = "embedder"
+    LOAD = "load"
+    PREVIOUS = "previous"
+    CHUNK = "chunk"
+    EMBED = "embed"
+    REUSE = "reuse"
+    TERMS = "terms"
+    BM25 = "bm25"
+    WRITE = "write"
+
+
 @dataclass(frozen=True)
 class BuildProgress:
-    """One step of a build, for progress bars: ``stage`` is "load", "embed",
-    "index" or "publish"; ``done``/``total`` count files, except in embed:
-    there they count the texts of one document, its ``chunks`` chunks and
-    then its ``total - chunks`` distinct sentences; last, with ``file`` =
-    :data:`TERMS_LABEL` (and ``chunks`` = 0), the new terms of the term table."""
+    """One step of a build, for progress bars (see :class:`Stage` for what
+    ``done``/``total`` count). In ``Stage.EMBED`` the first ``chunks`` of a
+    document's ``total`` texts are its chunks, the rest its distinct sentences."""
 
-    stage: str
+    stage: Stage
     done: int
     total: int
     file: str = ""
@@ -65,11 +88,7 @@ class BuildProgress:
     @property
     def sentences(self) -> int:
         """Embed steps of a document: how many of ``total`` are its sentences."""
-        return self.total - self.chunks if self.stage == "embed" and self.file != TERMS_LABEL else 0
-
-
-# The stages of a build, in order, as :class:`BuildStats` times them.
-STAGES = ("embedder", "load", "previous", "chunk", "embed", "reuse", "terms", "bm25", "write")
+        return self.total - self.chunks if self.stage is Stage.EMBED else 0
 
 
 @dataclass
@@ -77,7 +96,7 @@ class BuildStats:
     """Where a build's time went, and what it embedded and what it reused
     (``python -m bench.build`` reports it).
 
-    ``seconds[stage]`` for each of :data:`STAGES`: ``embedder`` loading the
+    ``seconds[step]`` for each :class:`Step`: ``embedder`` loading the
     embedder (0 when it is passed in or already loaded); ``load`` finding,
     reading and parsing the corpus files (0 when documents are passed in);
     ``previous`` opening the serving index whose vectors may be reused;
@@ -93,7 +112,7 @@ class BuildStats:
     read from ``.staging/``, embedded by an interrupted earlier build.
     """
 
-    seconds: dict[str, float] = field(default_factory=lambda: dict.fromkeys(STAGES, 0.0))
+    seconds: dict[Step, float] = field(default_factory=lambda: dict.fromkeys(Step, 0.0))
     chunks_embedded: int = 0
     chunks_staged: int = 0
     chunks_reused: int = 0
@@ -104,13 +123,13 @@ class BuildStats:
     terms_reused: int = 0
 
     @contextmanager
-    def timing(self, stage: str) -> Iterator[None]:
-        """Add the time spent in the ``with`` block to ``seconds[stage]``."""
+    def timing(self, step: Step) -> Iterator[None]:
+        """Add the time spent in the ``with`` block to ``seconds[step]``."""
         started = time.perf_counter()
         try:
             yield
         finally:
-            self.seconds[stage] += time.perf_counter() - started
+            self.seconds[step] += time.perf_counter() - started
 
 
 @dataclass
@@ -154,7 +173,7 @@ def build_index(config: Config, *, full: bool = False, documents: Sequence[Docum
     with _build_lock(config.index_dir):
         failed: list[FailedEntry] = []
         if documents is None:
-            with stats.timing("load"):
+            with stats.timing(Step.LOAD):
                 documents = _load_corpus(config.corpus_dir, failed, report_progress)
         if not documents:
             reason = "; ".join(f"{f.path}: {f.reason}" for f in failed)
@@ -162,9 +181,9 @@ def build_index(config: Config, *, full: bool = False, documents: Sequence[Docum
                              + (f" ({reason})" if reason else "")
                              + ": add .txt, .md, .pdf, .docx or .html files, then rebuild")
 
-        with stats.timing("embedder"):
+        with stats.timing(Step.EMBEDDER):
             embedder = embedder or Embedder.from_config(config)
-        with stats.timing("previous"):
+        with stats.timing(Step.PREVIOUS):
             previous = None if full else _reusable_store(config, embedder)
         staging = _Staging(config.index_dir / STAGING, _settings_key(config, embedder))
 
@@ -178,7 +197,7 @@ def build_index(config: Config, *, full: bool = False, documents: Sequence[Docum
         for i, doc in enumerate(documents):
             old = _previous_entry(previous, doc)
             if old is not None:
-                with stats.timing("reuse"):
+                with stats.timing(Step.REUSE):
                     part = _reuse(previous, doc.path, first_id=len(chunks))
                 stats.chunks_reused += len(part.chunks)
                 stats.sentences_reused += _distinct_sentences(doc, part.sentence_spans)
@@ -195,22 +214,22 @@ def build_index(config: Config, *, full: bool = False, documents: Sequence[Docum
             sentence_vectors.append(part.sentence_vectors)
             entries.append(DocumentEntry(doc.path, doc.title, doc.format, doc.sha256, doc.size,
                                          len(doc_chunks), indexed_at, dict(doc.metadata)))
-            report_progress(BuildProgress("index", i + 1, len(documents), doc.path))
+            report_progress(BuildProgress(Stage.INDEX, i + 1, len(documents), doc.path))
 
         if not chunks:
             raise BuildError(f"the documents in {config.corpus_dir} contain no text to index: "
                              "add documents with text, then rebuild")
-        report_progress(BuildProgress("publish", 0, 1))
-        with stats.timing("write"):
+        report_progress(BuildProgress(Stage.PUBLISH, 0, 1))
+        with stats.timing(Step.WRITE):
             sentences = SentenceTable.from_parts(sentence_spans, np.vstack(sentence_vectors))
-        with stats.timing("terms"):
+        with stats.timing(Step.TERMS):
             terms = _term_table(config, chunks, embedder, previous, stats, report_progress)
         version = _write_version(config, embedder, documents, chunks, np.vstack(vectors), sentences, terms,
                                  entries, failed, stats)
-        with stats.timing("write"):
+        with stats.timing(Step.WRITE):
             publish(config.index_dir, version)
             staging.clear()
-        report_progress(BuildProgress("publish", 1, 1))
+        report_progress(BuildProgress(Stage.PUBLISH, 1, 1))
 
         report.version = version.name
         report.documents = len(entries)
@@ -219,9 +238,11 @@ def build_index(config: Config, *, full: bool = False, documents: Sequence[Docum
         return report
 
 
-def corpus_changes(config: Config, manifest: Manifest | None) -> list[str]:
+def corpus_changes(config: Config, manifest: Manifest | None, hashes: FileHashes | None = None) -> list[str]:
     """Paths of corpus files that are new, changed or gone since ``manifest``
-    (cheap: hashes bytes, does not parse). Empty when the index is current."""
+    (cheap: hashes bytes, does not parse; ``hashes`` remembers them between
+    calls). Empty when the index is current."""
+    hashes = hashes or FileHashes()
     indexed = {d.path: d.sha256 for d in manifest.documents} if manifest else {}
     failed = {f.path for f in manifest.failed} if manifest else set()
     changes = []
@@ -231,7 +252,7 @@ def corpus_changes(config: Config, manifest: Manifest | None) -> list[str]:
         seen.add(rel)
         if rel in failed:
             continue
-        if indexed.get(rel) != _sha256(path):
+        if indexed.get(rel) != hashes.sha256(path):
             changes.append(rel)
     changes.extend(sorted(set(indexed) - seen))
     return changes
@@ -248,13 +269,13 @@ def _load_corpus(corpus_dir: Path, failed: list[FailedEntry], report_progress: P
     documents = []
     for i, path in enumerate(paths):
         rel = path.relative_to(corpus_dir).as_posix()
-        report_progress(BuildProgress("load", i, len(paths), rel))
+        report_progress(BuildProgress(Stage.LOAD, i, len(paths), rel))
         try:
             documents.append(load_document(path, corpus_dir))
         except LoadError as exc:
             log.warning("skipped %s", exc)
             failed.append(FailedEntry(rel, exc.reason))
-    report_progress(BuildProgress("load", len(paths), len(paths)))
+    report_progress(BuildProgress(Stage.LOAD, len(paths), len(paths)))
     return documents
 
 
@@ -305,14 +326,14 @@ def _embed_document(doc: Document, config: Config, first_id: int, embedder: Embe
     """Chunk a document and embed its chunks and sentences (one call, so a
     crash loses at most this document), or take them from an interrupted
     build's staging."""
-    with stats.timing("chunk"):
+    with stats.timing(Step.CHUNK):
         chunks = chunk_document(doc, config.chunk_size, config.chunk_overlap, first_id=first_id)
         spans = [chunk_sentence_spans(doc, c) for c in chunks]
         # Overlapping chunks repeat sentences: each distinct text is embedded once.
         sentence_texts = [sentence_text(c, doc.text[a:b])
                           for c, chunk_spans in zip(chunks, spans) for a, b in chunk_spans]
         unique = list(dict.fromkeys(sentence_texts))
-    with stats.timing("embed"):
+    with stats.timing(Step.EMBED):
         staged = staging.get(doc.sha256)
         if staged is not None and staged.shape[0] == len(chunks) + len(unique):
             embedded = staged
@@ -320,8 +341,8 @@ def _embed_document(doc: Document, config: Config, first_id: int, embedder: Embe
             stats.sentences_staged += len(unique)
         else:
             def on_batch(done: int, total: int, path: str = doc.path, n: int = len(chunks)) -> None:
-                report_progress(BuildProgress("embed", done, total, path, chunks=n))
-            report_progress(BuildProgress("embed", 0, len(chunks) + len(unique), doc.path, chunks=len(chunks)))
+                report_progress(BuildProgress(Stage.EMBED, done, total, path, chunks=n))
+            report_progress(BuildProgress(Stage.EMBED, 0, len(chunks) + len(unique), doc.path, chunks=len(chunks)))
             embedded = embedder.embed_passages([passage_text(c) for c in chunks] + unique, progress=on_batch)
             staging.put(doc.sha256, embedded)
             stats.chunks_embedded += len(chunks)
@@ -374,14 +395,12 @@ def _term_table(config: Config, chunks: list[Chunk], embedder: Embedder, previou
     """The corpus terms a foreign-script question is translated into (see
     :mod:`rag.index.term_table`); terms the serving index knew keep their vectors."""
     terms = corpus_terms((passage_text(c) for c in chunks), config.lexical_tokenizer)
-    new = [0]
-
-    def on_batch(done: int, total: int) -> None:
-        new[0] = total
-        report_progress(BuildProgress("embed", done, total, TERMS_LABEL))
-    table = embed_terms(terms, embedder, previous.terms if previous is not None else None, progress=on_batch)
-    stats.terms_embedded += new[0]
-    stats.terms_reused += len(terms) - new[0]
+    known = previous.terms if previous is not None else None
+    new = new_terms(terms, known, embedder.dim)
+    table = embed_terms(terms, embedder, known,
+                        progress=lambda done, total: report_progress(BuildProgress(Stage.TERMS, done, total)))
+    stats.terms_embedded += new
+    stats.terms_reused += len(terms) - new
     return table
 
 
@@ -392,9 +411,9 @@ def _write_version(config: Config, embedder: Embedder, documents: Sequence[Docum
 
     from rag.index.lexical import LexicalIndex
 
-    with stats.timing("bm25"):
+    with stats.timing(Step.BM25):
         lexical = LexicalIndex.build([passage_text(c) for c in chunks], mode=config.lexical_tokenizer)
-    with stats.timing("write"):
+    with stats.timing(Step.WRITE):
         dense = faiss.IndexFlatIP(embedder.dim)
         dense.add(vectors.astype(np.float32))
         manifest = Manifest(embedder=embedder.name, dim=embedder.dim, chunker=config.chunker_settings(),
@@ -459,30 +478,39 @@ def _build_lock(index_dir: Path) -> Iterator[None]:
             fcntl.flock(fh, fcntl.LOCK_UN)
 
 
-# sha256 by path, kept with the size and mtime it was computed for: the UI asks
-# for the corpus status after every action, and re-reading every file each time
-# grows with the corpus. One entry per path, so edits do not pile up entries.
-_SHA256_MEMO: dict[str, tuple[int, int, str]] = {}
-# File timestamps tick coarsely (a few ms), so a file written just now could be
-# rewritten with the same size and mtime; like git's "racy" check, only files
-# untouched for this long are remembered.
-_SHA256_MEMO_MIN_AGE_NS = 2_000_000_000
+class FileHashes:
+    """sha256 of corpus files, remembered by path with the size and mtime
+    each was computed for.
 
+    The UI asks for the corpus status after every action, and re-reading every
+    file each time grows with the corpus; the engine keeps one of these for its
+    life. One entry per path, so edits do not pile up entries. File timestamps
+    tick coarsely (a few ms), so a file written just now could be rewritten
+    with the same size and mtime: like git's "racy" check, only files untouched
+    for ``min_age_ns`` are remembered.
+    """
 
-def _sha256(path: Path) -> str:
-    stat = path.stat()
-    key = str(path.resolve())
-    size, mtime, value = _SHA256_MEMO.get(key, (-1, -1, ""))
-    if (size, mtime) == (stat.st_size, stat.st_mtime_ns):
+    def __init__(self, min_age_ns: int = 2_000_000_000) -> None:
+        self.min_age_ns = min_age_ns
+        self._memo: dict[str, tuple[int, int, str]] = {}
+        self._lock = threading.Lock()
+
+    def sha256(self, path: Path) -> str:
+        stat = path.stat()
+        key = str(path.resolve())
+        with self._lock:
+            size, mtime, value = self._memo.get(key, (-1, -1, ""))
+        if (size, mtime) == (stat.st_size, stat.st_mtime_ns):
+            return value
+        digest = hashlib.sha256()
+        with path.open("rb") as fh:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                digest.update(block)
+        value = digest.hexdigest()
+        if time.time_ns() - stat.st_mtime_ns > self.min_age_ns:
+            with self._lock:
+                self._memo[key] = (stat.st_size, stat.st_mtime_ns, value)
         return value
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    value = digest.hexdigest()
-    if time.time_ns() - stat.st_mtime_ns > _SHA256_MEMO_MIN_AGE_NS:
-        _SHA256_MEMO[key] = (stat.st_size, stat.st_mtime_ns, value)
-    return value
 
 
 def _now() -> str:

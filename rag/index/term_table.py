@@ -59,7 +59,7 @@ def embed_terms(terms: Sequence[str], embedder: "Embedder", known: TermTable | N
     counts the new ones."""
     dim = embedder.dim
     vectors = np.zeros((len(terms), dim), dtype=np.float32)
-    have = {t: i for i, t in enumerate(known.terms)} if known is not None and known.vectors.shape[1:] == (dim,) else {}
+    have = _reusable(known, dim)
     missing = [i for i, t in enumerate(terms) if t not in have]
     for i, t in enumerate(terms):
         if t in have:
@@ -70,3 +70,16 @@ def embed_terms(terms: Sequence[str], embedder: "Embedder", known: TermTable | N
         if progress is not None:
             progress(lo + len(rows), len(missing))
     return TermTable(list(terms), vectors)
+
+
+def new_terms(terms: Sequence[str], known: TermTable | None, dim: int) -> int:
+    """How many of ``terms`` :func:`embed_terms` must embed (``known`` lacks them)."""
+    have = _reusable(known, dim)
+    return sum(1 for t in terms if t not in have)
+
+
+def _reusable(known: TermTable | None, dim: int) -> dict[str, int]:
+    """Row of each term of ``known`` whose vector can be reused (same dimension)."""
+    if known is None or known.vectors.shape[1:] != (dim,):
+        return {}
+    return {t: i for i, t in enumerate(known.terms)}

@@ -9,7 +9,8 @@ import pytest
 
 from bench.build import APPENDED, TABLE_STAGES, format_report, main, run
 from conftest import make_config
-from rag.index.build import STAGES
+from fakes import FakeEmbedder
+from rag.index.build import Step
 from rag.index.lexical import tokenize
 
 # Three short documents: a title line, then three sentences, one chunk each
@@ -39,7 +40,7 @@ def report(tmp_path_factory):
 def test_four_runs_each_with_every_stage_timed(report):
     assert [r.name for r in report.runs] == ["full", "unchanged", "one changed", "resumed"]
     for r in report.runs:
-        assert set(r.seconds) == set(STAGES)
+        assert set(r.seconds) == set(Step)
         assert all(s >= 0 for s in r.seconds.values())
         assert r.wall_seconds > 0 and r.peak_rss_mb > 0
         # The stages cover the build (a little time goes to locking and bookkeeping).
@@ -71,7 +72,8 @@ def test_one_changed_file_embeds_only_its_own_chunks_and_new_terms(report):
     assert (one.documents_embedded, one.documents_reused) == (1, 2)
     assert (one.chunks_embedded, one.chunks_reused) == (1, 2)
     assert (one.sentences_embedded, one.sentences_reused) == (4, 6)   # a.txt's 3 sentences and the appended one
-    new_terms = {t for t in tokenize(APPENDED) if len(t) >= 2} - {t for text in DOCS.values() for t in tokenize(text)}
+    new_terms = ({t for t in tokenize(APPENDED, 'jieba') if len(t) >= 2}
+                 - {t for text in DOCS.values() for t in tokenize(text, 'jieba')})
     assert 0 < one.terms_embedded <= len(new_terms)
     assert one.terms_reused == report.terms
 

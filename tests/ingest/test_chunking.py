@@ -327,7 +327,7 @@ def test_metadata_lines_of_a_txt_are_excluded_from_its_chunks(tmp_path):
 
 def test_a_document_that_is_only_a_title_still_has_a_chunk(tmp_path):
     doc = load_document(write(tmp_path, "t.txt", "只有一行标题\n"), tmp_path)
-    chunks = chunk_document(doc)
+    chunks = chunk_document(doc, 300, 1)
     assert [c.text for c in chunks] == ["只有一行标题"]
 
 

@@ -368,10 +368,10 @@ def test_progress_rises_and_names_stage_and_file():
     assert results[5][1] == "Embedding · b.txt (5/10)"
     assert ProgressTracker(lang="zh").step(BuildProgress("publish", 0, 1))[1] == "发布新索引"
     # The term table is named as such, in the page's language, not as a file.
-    from rag.index.build import TERMS_LABEL
+    from rag.index.build import Stage
 
-    assert ProgressTracker(lang="zh").step(BuildProgress("embed", 3, 9, TERMS_LABEL))[1] == "向量化 · 跨语言术语表 (3/9)"
-    assert ProgressTracker(lang="en").step(BuildProgress("embed", 3, 9, TERMS_LABEL))[1] == \
+    assert ProgressTracker(lang="zh").step(BuildProgress(Stage.TERMS, 3, 9))[1] == "向量化 · 跨语言术语表 (3/9)"
+    assert ProgressTracker(lang="en").step(BuildProgress(Stage.TERMS, 3, 9))[1] == \
         "Embedding · cross-lingual term table (3/9)"
 
 

@@ -9,8 +9,8 @@ import shutil
 import pytest
 
 from conftest import ESSAY, make_config
-from rag.index.build import BuildError, build_index, corpus_changes
-from rag.models.embedder import Embedder
+from fakes import FakeEmbedder
+from rag.index.build import BuildError, FileHashes, build_index, corpus_changes
 from rag.index.store import IndexCorrupt, IndexMissing, IndexStore, current_version, read_manifest
 
 ESSAY_TEXT = ESSAY.read_text("utf-8")
@@ -79,12 +79,13 @@ def test_status_checks_do_not_reread_unchanged_files_but_see_a_same_size_rewrite
     old = 1_600_000_000  # files last touched long ago, as a real corpus's are
     for path in small.corpus_dir.iterdir():
         os.utime(path, (old, old))
-    assert corpus_changes(small, manifest) == []  # hashes and remembers them
+    hashes = FileHashes()
+    assert corpus_changes(small, manifest, hashes) == []  # hashes and remembers them
 
     opened = []
     real_open = Path.open
     monkeypatch.setattr(Path, "open", lambda self, *a, **k: opened.append(self.name) or real_open(self, *a, **k))
-    assert corpus_changes(small, manifest) == [] and opened == []
+    assert corpus_changes(small, manifest, hashes) == [] and opened == []
 
     # Same length, new bytes, just written: a timestamp that could collide is
     # not trusted, so the file is read again and the change seen.
@@ -92,7 +93,7 @@ def test_status_checks_do_not_reread_unchanged_files_but_see_a_same_size_rewrite
     a.write_text(PART_A[:-1] + ("。" if PART_A[-1] != "。" else "，"), "utf-8")
     assert a.stat().st_size == len(PART_A.encode("utf-8"))
     opened.clear()  # write_text opened it too
-    assert corpus_changes(small, manifest) == ["a.txt"] and opened == ["a.txt"]
+    assert corpus_changes(small, manifest, hashes) == ["a.txt"] and opened == ["a.txt"]
 
 
 def test_failed_build_leaves_the_serving_index_intact_and_resumes(small, monkeypatch):
@@ -185,14 +186,34 @@ def test_chunk_table_rows_match_vectors(small):
     assert set(first) >= {"id", "doc", "title", "section", "start", "end", "text"}
 
 
-def test_stats_time_every_stage_and_count_what_was_embedded_or_reused(small):
-    from rag.index.build import STAGES, TERMS_LABEL
+class _TickingClock:
+    """The ``time`` module with a ``perf_counter`` that advances one second
+    per reading: a stage's seconds are then positive exactly when its timer
+    ran, whatever the machine's speed."""
 
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def perf_counter(self) -> float:
+        self.now += 1.0
+        return self.now
+
+    def __getattr__(self, name):
+        return getattr(time, name)
+
+
+def test_stats_time_every_stage_and_count_what_was_embedded_or_reused(small, monkeypatch):
+    import rag.index.build as build_module
+    from rag.index.build import Stage, Step
+
+    monkeypatch.setattr(build_module, "time", _TickingClock())
     steps = []
-    first = build_index(small, progress=steps.append)
+    first = build(small, progress=steps.append)
     stats = first.stats
-    assert set(stats.seconds) == set(STAGES) and all(s >= 0 for s in stats.seconds.values())
-    assert stats.seconds["embed"] > 0 and stats.seconds["terms"] > 0 and stats.seconds["reuse"] == 0
+    # A first build runs every stage but reuse; each stage's time lies within the build's.
+    assert list(stats.seconds) == list(Step)
+    assert {s for s, t in stats.seconds.items() if t > 0} == set(Step) - {Step.REUSE}
+    assert sum(stats.seconds.values()) < first.seconds
     assert (stats.chunks_embedded, stats.chunks_reused, stats.chunks_staged) == (first.chunks, 0, 0)
     store = IndexStore.load(small.index_dir)
     assert stats.terms_embedded == len(store.terms) and stats.terms_reused == 0
@@ -201,12 +222,17 @@ def test_stats_time_every_stage_and_count_what_was_embedded_or_reused(small):
     assert stats.sentences_embedded == distinct
 
     # Each document's embed steps say how many of its texts are chunks and how many sentences.
-    last = {p.file: p for p in steps if p.stage == "embed"}
+    last = {p.file: p for p in steps if p.stage is Stage.EMBED}
+    terms = [p for p in steps if p.stage is Stage.TERMS]
     assert sum(last[d].chunks for d in ("a.txt", "b.txt")) == stats.chunks_embedded
     assert sum(last[d].sentences for d in ("a.txt", "b.txt")) == stats.sentences_embedded
-    assert last[TERMS_LABEL].total == stats.terms_embedded and last[TERMS_LABEL].sentences == 0
+    assert terms[-1].total == stats.terms_embedded and terms[-1].sentences == 0
 
-    second = build_index(small).stats
+    again = build(small)
+    second = again.stats
+    # Nothing changed: the documents are reused, none chunked or embedded.
+    assert {s for s, t in second.seconds.items() if t > 0} == set(Step) - {Step.CHUNK, Step.EMBED}
+    assert sum(second.seconds.values()) < again.seconds
     assert (second.chunks_embedded, second.sentences_embedded, second.terms_embedded) == (0, 0, 0)
     assert (second.chunks_reused, second.sentences_reused) == (first.chunks, stats.sentences_embedded)
     assert second.terms_reused == stats.terms_embedded

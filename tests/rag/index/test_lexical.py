@@ -9,10 +9,13 @@ from pathlib import Path
 
 import pytest
 
+from rag.config import Tokenizer
 from rag.index.lexical import (META_FILE, STOPWORDS, LexicalIndex, LexicalIndexError, LexicalMatch, tokenize,
-                         tokenize_many)
+                               tokenize_many)
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
+JIEBA = Tokenizer.JIEBA
+
+PROJECT_ROOT = Path(__file__).resolve().parents[3]
 
 PASSAGES = [
     "北京大学是中国著名的综合性大学，创建于1898年，初名京师大学堂。",
@@ -25,14 +28,14 @@ PASSAGES = [
 
 @pytest.fixture(scope="module")
 def index() -> LexicalIndex:
-    return LexicalIndex.build(PASSAGES)
+    return LexicalIndex.build(PASSAGES, JIEBA)
 
 
 # --- tokenizer -----------------------------------------------------------
 
 
 def test_a_chinese_sentence_is_cut_into_words():
-    tokens = tokenize("北京大学创建于1898年")
+    tokens = tokenize("北京大学创建于1898年", JIEBA)
     assert len(tokens) >= 3
     assert "北京" in tokens and "大学" in tokens and "1898" in tokens
     # Search mode keeps the compound as well as its parts.
@@ -40,15 +43,15 @@ def test_a_chinese_sentence_is_cut_into_words():
 
 
 def test_punctuation_whitespace_and_stopwords_are_dropped():
-    tokens = tokenize("什么是 干部教育培训？  的、了。")
+    tokens = tokenize("什么是 干部教育培训？  的、了。", JIEBA)
     assert not STOPWORDS.intersection(tokens)
     assert all(t.strip() and any(ch.isalnum() for ch in t) for t in tokens)
     assert "培训" in tokens
 
 
 def test_latin_is_normalised_to_plain_lower_case_words():
-    assert tokenize("ＡＢＣ１２３，Hello   World!") == ["abc123", "hello", "world"]
-    assert tokenize("What is the capital of France?") == ["capital", "france"]
+    assert tokenize("ＡＢＣ１２３，Hello   World!", JIEBA) == ["abc123", "hello", "world"]
+    assert tokenize("What is the capital of France?", JIEBA) == ["capital", "france"]
 
 
 def test_bigram_mode_gives_character_unigrams_and_bigrams():
@@ -62,12 +65,12 @@ def test_unknown_mode_is_refused():
 
 
 def test_batch_tokenizing_equals_one_by_one():
-    assert tokenize_many(PASSAGES) == [tokenize(p) for p in PASSAGES]
+    assert tokenize_many(PASSAGES, JIEBA) == [tokenize(p, JIEBA) for p in PASSAGES]
 
 
 def test_jieba_loads_without_printing():
     # A fresh process, so jieba's dictionary really is loaded here.
-    code = "from rag.index.lexical import tokenize; assert tokenize('中文分词测试')"
+    code = "from rag.index.lexical import tokenize; assert tokenize('中文分词测试', 'jieba')"
     done = subprocess.run([sys.executable, "-c", code], cwd=PROJECT_ROOT, capture_output=True, text=True,
                           timeout=120)
     assert done.returncode == 0, done.stderr
@@ -80,7 +83,7 @@ def test_building_and_loading_print_no_bm25s_chatter_but_its_warnings_are_heard(
     # on import, which printed "DEBUG: Building index from tokens" mid-build.
     code = ("import logging, sys; logging.basicConfig(level=logging.WARNING, format='%(levelname)s: %(message)s')\n"
             "from rag.index.lexical import LexicalIndex\n"
-            f"LexicalIndex.build(['北京大学创建于1898年', '长江全长约6300公里']).save(sys.argv[1])\n"
+            f"LexicalIndex.build(['北京大学创建于1898年', '长江全长约6300公里'], 'jieba').save(sys.argv[1])\n"
             "LexicalIndex.load(sys.argv[1])\n"
             "logging.getLogger('bm25s').warning('a real problem')\n")
     done = subprocess.run([sys.executable, "-c", code, str(tmp_path / "bm25")], cwd=PROJECT_ROOT,
@@ -129,7 +132,7 @@ def test_k_larger_than_the_corpus(index):
 
 
 def test_a_corpus_of_one_document():
-    single = LexicalIndex.build(["熊猫生活在竹林中。"])
+    single = LexicalIndex.build(["熊猫生活在竹林中。"], JIEBA)
     assert len(single) == 1
     matches = single.search("熊猫住在哪里", 10)
     assert [m.index for m in matches] == [0]
@@ -137,7 +140,7 @@ def test_a_corpus_of_one_document():
 
 
 def test_an_empty_corpus_finds_nothing(tmp_path):
-    empty = LexicalIndex.build([])
+    empty = LexicalIndex.build([], JIEBA)
     assert len(empty) == 0
     assert empty.search("熊猫", 3) == []
     empty.save(tmp_path / "lexical")
@@ -166,7 +169,7 @@ def test_save_and_load_give_identical_results(tmp_path, mode):
 
 
 def test_saving_twice_into_the_same_folder(tmp_path, index):
-    LexicalIndex.build(["旧的内容"]).save(tmp_path / "lexical")
+    LexicalIndex.build(["旧的内容"], JIEBA).save(tmp_path / "lexical")
     index.save(tmp_path / "lexical")
     assert LexicalIndex.load(tmp_path / "lexical").search("熊猫", 3) == index.search("熊猫", 3)
 

@@ -175,7 +175,8 @@ class FakeServer:
 def essay_hits() -> list[Hit]:
     """[1] the 小康社会 passage, [2] the 已经成熟的做法 passage."""
     doc = load_document(ESSAY, ESSAY.parent)
-    chunks = chunk_document(doc)
+    config = Config()
+    chunks = chunk_document(doc, config.chunk_size, config.chunk_overlap)
     pick = [next(c for c in chunks if words in c.text) for words in ("小康社会", "已经成熟的做法")]
     return [Hit(c, 1.0 / r, r) for r, c in enumerate(pick, start=1)]
 
