@@ -35,7 +35,7 @@ from ingest.chunking import chunk_document, split_sentences
 from ingest.loaders import LoadError, discover, load_document
 from rag.config import Config
 from rag.index.term_table import TermTable, corpus_terms, embed_terms, new_terms
-from rag.models.embedder import Embedder
+from rag.models.embedder import Embedder, TextEmbedder
 from ingest.records import Chunk, Document
 from rag.index.store import (FORMAT_VERSION, DocumentEntry, FailedEntry, IndexProblem, IndexStore, Manifest, SentenceTable,
                        publish)
@@ -158,7 +158,7 @@ ProgressFn = Callable[[BuildProgress], None]
 
 
 def build_index(config: Config, *, full: bool = False, documents: Sequence[Document] | None = None,
-                progress: ProgressFn | None = None, embedder: Embedder | None = None) -> BuildReport:
+                progress: ProgressFn | None = None, embedder: TextEmbedder | None = None) -> BuildReport:
     """Build the index of ``config.corpus_dir`` (or of ``documents``) into
     ``config.index_dir`` and publish it.
 
@@ -279,7 +279,7 @@ def _load_corpus(corpus_dir: Path, failed: list[FailedEntry], report_progress: P
     return documents
 
 
-def _reusable_store(config: Config, embedder: Embedder) -> IndexStore | None:
+def _reusable_store(config: Config, embedder: TextEmbedder) -> IndexStore | None:
     """The serving index, when its vectors can be reused for this build."""
     try:
         store = IndexStore.load(config.index_dir)
@@ -321,7 +321,7 @@ def _reuse(store: IndexStore, path: str, first_id: int) -> _DocumentPart:
     return _DocumentPart(chunks, store.vectors[rows], spans, store.sentences.vectors[sentence_rows])
 
 
-def _embed_document(doc: Document, config: Config, first_id: int, embedder: Embedder, staging: "_Staging",
+def _embed_document(doc: Document, config: Config, first_id: int, embedder: TextEmbedder, staging: "_Staging",
                     stats: BuildStats, report_progress: ProgressFn) -> _DocumentPart:
     """Chunk a document and embed its chunks and sentences (one call, so a
     crash loses at most this document), or take them from an interrupted
@@ -390,7 +390,7 @@ def _renumber(chunk: Chunk, new_id: int) -> Chunk:
     return Chunk.from_json(data)
 
 
-def _term_table(config: Config, chunks: list[Chunk], embedder: Embedder, previous: IndexStore | None,
+def _term_table(config: Config, chunks: list[Chunk], embedder: TextEmbedder, previous: IndexStore | None,
                 stats: BuildStats, report_progress: ProgressFn) -> TermTable:
     """The corpus terms a foreign-script question is translated into (see
     :mod:`rag.index.term_table`); terms the serving index knew keep their vectors."""
@@ -404,7 +404,7 @@ def _term_table(config: Config, chunks: list[Chunk], embedder: Embedder, previou
     return table
 
 
-def _write_version(config: Config, embedder: Embedder, documents: Sequence[Document], chunks: list[Chunk],
+def _write_version(config: Config, embedder: TextEmbedder, documents: Sequence[Document], chunks: list[Chunk],
                    vectors: np.ndarray, sentences: SentenceTable, terms: TermTable, entries: list[DocumentEntry],
                    failed: list[FailedEntry], stats: BuildStats) -> Path:
     import faiss
@@ -458,7 +458,7 @@ class _Staging:
         shutil.rmtree(self.folder.parent, ignore_errors=True)
 
 
-def _settings_key(config: Config, embedder: Embedder) -> str:
+def _settings_key(config: Config, embedder: TextEmbedder) -> str:
     settings = {"embedder": embedder.name, "prefix": config.passage_prefix, "format": FORMAT_VERSION,
                 **config.chunker_settings()}
     return hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:16]

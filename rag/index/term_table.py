@@ -12,10 +12,11 @@ from typing import TYPE_CHECKING, Callable, Iterable, Sequence
 
 import numpy as np
 
+from rag.config import Tokenizer
 from rag.index.lexical import tokenize
 
 if TYPE_CHECKING:
-    from rag.models.embedder import Embedder
+    from rag.models.embedder import TextEmbedder
 
 _DIGITS = re.compile(r"\d+")
 
@@ -33,7 +34,7 @@ class TermTable:
         return len(self.terms)
 
 
-def corpus_terms(texts: Iterable[str], mode: str) -> list[str]:
+def corpus_terms(texts: Iterable[str], mode: Tokenizer | str) -> list[str]:
     """The distinct BM25 terms of ``texts`` worth translating into: two
     characters or more, not a bare number. Sorted, so a table is reproducible."""
     found: set[str] = set()
@@ -51,7 +52,7 @@ def corpus_terms(texts: Iterable[str], mode: str) -> list[str]:
 TERM_BATCH = 256
 
 
-def embed_terms(terms: Sequence[str], embedder: "Embedder", known: TermTable | None = None,
+def embed_terms(terms: Sequence[str], embedder: TextEmbedder, known: TermTable | None = None,
                 progress: Callable[[int, int], None] | None = None, batch: int = 1024) -> TermTable:
     """The table of ``terms``, reusing the vectors of ``known`` (the serving
     index's table) for terms it has and embedding only the new ones, ``batch``

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Callable, Protocol, Sequence
 
 import numpy as np
 
@@ -21,6 +21,31 @@ log = logging.getLogger(__name__)
 
 _CACHE: dict[str, "Embedder"] = {}
 _CACHE_LOCK = threading.Lock()
+
+
+class TextEmbedder(Protocol):
+    """What the index build, retrieval and answering need of an embedder.
+
+    :class:`Embedder` is the real one; the benchmark's cache
+    (:class:`bench.embed_cache.CachedEmbedder`) and the tests' hashed n-gram
+    fake (``tests/fakes.py``) stand in for it. Vectors are (n, ``dim``)
+    float32 rows of unit norm, so a dot product is a cosine.
+    """
+
+    name: str             # recorded in the index manifest: an index is served only by the embedder that built it
+    dim: int
+    query_prefix: str
+    passage_prefix: str
+    batch_size: int
+
+    def embed_queries(self, texts: Sequence[str], batch_size: int | None = None) -> np.ndarray:
+        """(n, dim) vectors of questions (and of the term table's terms)."""
+        ...
+
+    def embed_passages(self, texts: Sequence[str],
+                       progress: Callable[[int, int], None] | None = None) -> np.ndarray:
+        """(n, dim) vectors of passages; ``progress(done, total)`` after each batch."""
+        ...
 
 
 class EmbedderError(RuntimeError):

@@ -19,11 +19,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from rag.config import Tokenizer
 from rag.index.lexical import tokenize
 from rag.index.term_table import TermTable
 
 if TYPE_CHECKING:
-    from rag.models.embedder import Embedder
+    from rag.models.embedder import TextEmbedder
 
 # Words of a question that carry no topic but are not in the lexical
 # stopword list (modal verbs, particles of phrasal verbs): translated, they
@@ -46,12 +47,12 @@ class Translation:
         return " ".join(dict.fromkeys(self.terms))
 
 
-def question_words(question: str, mode: str) -> list[str]:
+def question_words(question: str, mode: Tokenizer | str) -> list[str]:
     """The content words of ``question`` (its BM25 terms without fillers), once each."""
     return list(dict.fromkeys(t for t in tokenize(question, mode) if t not in _FILLER_EN))
 
 
-def translate(question: str, table: TermTable, embedder: "Embedder", mode: str) -> Translation:
+def translate(question: str, table: TermTable, embedder: TextEmbedder, mode: Tokenizer | str) -> Translation:
     """Each content word of ``question`` replaced by its nearest term of
     ``table`` (cosine of the two ``query:`` vectors)."""
     words = question_words(question, mode)
