@@ -29,7 +29,9 @@ def report(tmp_path_factory):
         (corpus / name).write_text(text, "utf-8")
     work = tmp_path_factory.mktemp("bench-build-work")
     config = make_config(corpus, work / "unused-index")
-    result = run(config, corpus_dir=corpus, work_dir=work)
+    # The counts do not depend on what the vectors mean: the fake embedder
+    # (the command-line test below runs the real one).
+    result = run(config, corpus_dir=corpus, work_dir=work, embedder=FakeEmbedder())
     # The benchmark builds in its own temporary folders and changes a copy.
     assert sorted(p.name for p in corpus.iterdir()) == sorted(DOCS)
     assert (corpus / "a.txt").read_text("utf-8") == DOCS["a.txt"]
@@ -97,6 +99,7 @@ def test_markdown_and_json_reports(report, capsys):
     assert [r["name"] for r in data["runs"]] == ["full", "unchanged", "one changed", "resumed"]
 
 
+@pytest.mark.bench
 def test_command_line_prints_json(tmp_path, capsys):
     corpus = tmp_path / "corpus"
     corpus.mkdir()

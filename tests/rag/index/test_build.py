@@ -1,10 +1,14 @@
-"""rag.index.build: incremental, resumable, atomic index builds with the real
-embedder, FAISS and BM25."""
+"""rag.index.build: incremental, resumable, atomic index builds with FAISS
+and BM25. What the real embedder made is checked on the session's essay index
+(tests/conftest.py); the build mechanics (reuse, staging, counts, the atomic
+swap, resuming, bad input) run with the deterministic fake embedder of
+tests/fakes.py, as they do not depend on what the vectors mean."""
 
 from __future__ import annotations
 
 import json
 import shutil
+import time
 
 import pytest
 
@@ -17,6 +21,11 @@ ESSAY_TEXT = ESSAY.read_text("utf-8")
 # Two small documents cut from the essay keep these builds quick.
 PART_A = ESSAY_TEXT[:1500]
 PART_B = ESSAY_TEXT[6000:7500]
+
+
+def build(config, embedder=None, **options):
+    """build_index with a fake embedder (a fresh one unless given)."""
+    return build_index(config, embedder=embedder or FakeEmbedder(), **options)
 
 
 @pytest.fixture()
@@ -48,21 +57,21 @@ def test_manifest_records_embedder_chunker_and_document_hashes(essay_config):
 
 
 def test_second_build_reuses_every_unchanged_document(small):
-    first = build_index(small)
+    first = build(small)
     assert sorted(first.embedded_documents) == ["a.txt", "b.txt"]
-    second = build_index(small)
+    second = build(small)
     assert second.embedded_documents == [] and sorted(second.reused_documents) == ["a.txt", "b.txt"]
     assert second.chunks == first.chunks
 
 
 def test_changed_added_and_removed_documents_are_seen_and_only_new_text_embedded(small):
-    build_index(small)
+    build(small)
     (small.corpus_dir / "b.txt").write_text(PART_B + "\n新增的一句话。", "utf-8")
     (small.corpus_dir / "c.md").write_text("# 新文件\n\n青松湖位于北岭县东侧。", "utf-8")
     (small.corpus_dir / "a.txt").unlink()
     assert sorted(corpus_changes(small, read_manifest(small.index_dir))) == ["a.txt", "b.txt", "c.md"]
 
-    report = build_index(small)
+    report = build(small)
     assert sorted(report.embedded_documents) == ["b.txt", "c.md"] and report.reused_documents == []
     store = IndexStore.load(small.index_dir)
     assert {c.doc for c in store.chunks} == {"b.txt", "c.md"}
@@ -74,7 +83,7 @@ def test_status_checks_do_not_reread_unchanged_files_but_see_a_same_size_rewrite
     import os
     from pathlib import Path
 
-    build_index(small)
+    build(small)
     manifest = read_manifest(small.index_dir)
     old = 1_600_000_000  # files last touched long ago, as a real corpus's are
     for path in small.corpus_dir.iterdir():
@@ -97,13 +106,13 @@ def test_status_checks_do_not_reread_unchanged_files_but_see_a_same_size_rewrite
 
 
 def test_failed_build_leaves_the_serving_index_intact_and_resumes(small, monkeypatch):
-    build_index(small)
+    build(small)
     serving = current_version(small.index_dir)
     before = IndexStore.load(small.index_dir).chunks
 
     (small.corpus_dir / "a.txt").write_text(PART_A + "\n第一处修改。", "utf-8")
     (small.corpus_dir / "b.txt").write_text(PART_B + "\n第二处修改。", "utf-8")
-    embedder = Embedder.from_config(small)
+    embedder = FakeEmbedder()
     real = embedder.embed_passages
     calls = []
 
@@ -115,58 +124,58 @@ def test_failed_build_leaves_the_serving_index_intact_and_resumes(small, monkeyp
 
     monkeypatch.setattr(embedder, "embed_passages", fail_on_second_document)
     with pytest.raises(RuntimeError, match="simulated crash"):
-        build_index(small)
+        build(small, embedder)
     assert current_version(small.index_dir) == serving
     assert IndexStore.load(small.index_dir).chunks == before
 
     # The rerun embeds only the document the crash interrupted.
     calls.clear()
-    report = build_index(small)
+    report = build(small, embedder)
     assert len(calls) == 1
     assert sorted(report.embedded_documents) == ["a.txt", "b.txt"]
     assert not (small.index_dir / ".staging").exists()
 
 
 def test_empty_corpus_is_a_clear_error_and_keeps_the_old_index(small):
-    build_index(small)
+    build(small)
     serving = current_version(small.index_dir)
     for f in small.corpus_dir.iterdir():
         f.unlink()
     with pytest.raises(BuildError, match="no indexable documents"):
-        build_index(small)
+        build(small)
     assert current_version(small.index_dir) == serving
 
 
 def test_missing_corpus_folder_is_a_clear_error(tmp_path):
     config = make_config(tmp_path / "nowhere", tmp_path / "index")
     with pytest.raises(BuildError, match="does not exist"):
-        build_index(config)
+        build(config)
 
 
 def test_undecodable_file_is_skipped_with_its_reason_and_the_rest_built(small):
     (small.corpus_dir / "broken.txt").write_bytes(b"\x00\x01\x02binary\xff\xfe" * 50)
-    report = build_index(small)
+    report = build(small)
     assert [f.path for f in report.failed] == ["broken.txt"]
     assert sorted(IndexStore.load(small.index_dir).manifest.documents[i].path for i in range(2)) == ["a.txt", "b.txt"]
     assert read_manifest(small.index_dir).failed[0].path == "broken.txt"
 
 
 def test_full_rebuild_embeds_everything_again(small):
-    build_index(small)
-    report = build_index(small, full=True)
+    build(small)
+    report = build(small, full=True)
     assert sorted(report.embedded_documents) == ["a.txt", "b.txt"]
 
 
 def test_old_versions_are_removed_after_publishing(small):
-    build_index(small)
-    build_index(small, full=True)
+    build(small)
+    build(small, full=True)
     assert len(list(small.index_dir.glob("v-*"))) == 1
 
 
 def test_missing_or_corrupt_index_files_are_named_in_the_error(small):
     with pytest.raises(IndexMissing, match="python -m ingest"):
         IndexStore.load(small.index_dir)
-    build_index(small)
+    build(small)
     folder = current_version(small.index_dir)
     (folder / "dense.faiss").unlink()
     with pytest.raises(IndexCorrupt, match="dense.faiss"):
@@ -177,7 +186,7 @@ def test_missing_or_corrupt_index_files_are_named_in_the_error(small):
 
 
 def test_chunk_table_rows_match_vectors(small):
-    build_index(small)
+    build(small)
     folder = current_version(small.index_dir)
     rows = (folder / "chunks.jsonl").read_text("utf-8").splitlines()
     store = IndexStore.load(small.index_dir)
