@@ -10,7 +10,7 @@ STAMP  := $(VENV)/.installed
 MODEL  := models/multilingual-e5-small
 ARGS   ?=
 
-.PHONY: run test setup model index browser bench clean
+.PHONY: run test test-fast setup model index browser bench clean
 
 run: setup
 	$(PY) -m ingest --if-stale
@@ -18,6 +18,11 @@ run: setup
 
 test: setup browser
 	$(PY) -m pytest tests $(ARGS)
+
+# The suite without the app and browser tests, the benchmark harness runs and
+# the model conversion (markers in pytest.ini); `make test` still runs them all.
+test-fast: setup
+	$(PY) -m pytest tests -m "not e2e and not bench and not conversion" $(ARGS)
 
 setup: $(STAMP) model
 

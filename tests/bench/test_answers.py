@@ -24,6 +24,7 @@ def seed_report(essay_engine) -> AnswerReport:
     return evaluate("seed-dev", evalset.questions, essay_engine)
 
 
+@pytest.mark.bench
 def test_seed_answers_quote_a_sentence_holding_the_evidence(seed_report):
     s = seed_report.summary
     assert s.answerable == 11 and s.unanswerable == 1
@@ -31,22 +32,26 @@ def test_seed_answers_quote_a_sentence_holding_the_evidence(seed_report):
                                                        if r.answerable and not r.sentence_hit]
 
 
+@pytest.mark.bench
 def test_extractive_seed_answers_have_every_citation_supporting_its_statement(seed_report):
     assert seed_report.summary.citation_precision == 1.0
     assert seed_report.summary.citation_coverage == 1.0
     assert all(r.citation_precision == 1.0 for r in seed_report.results if not r.abstained)
 
 
+@pytest.mark.bench
 def test_the_unanswerable_seed_question_abstains_and_answerable_ones_do_not(seed_report):
     assert seed_report.summary.missed_abstentions == 0
     assert all(r.abstained for r in seed_report.results if not r.answerable)
     assert seed_report.summary.wrong_abstentions <= 1
 
 
+@pytest.mark.bench
 def test_seed_report_has_no_span_scores_without_gold_answer_strings(seed_report):
     assert seed_report.summary.em is None and seed_report.summary.f1_fallback is None
 
 
+@pytest.mark.bench
 def test_report_prints_one_table_row_and_serialises_to_json(seed_report):
     text = format_report(seed_report)
     rows = [line for line in text.splitlines() if line.startswith("| seed-dev |")]

@@ -12,6 +12,8 @@ from uiharness import PROJECT_ROOT, PYTHON, child_env, copy_essay, start_app, st
 
 gradio_client = pytest.importorskip("gradio_client")
 
+pytestmark = pytest.mark.e2e
+
 
 def message_text(message: dict) -> str:
     """A chat message's text, whether its content is a string or Gradio 6's
