@@ -136,11 +136,40 @@ def test_discover_finds_supported_files_recursively_sorted_skipping_hidden_and_u
         write(tmp_path, name, b"x")
     found = [p.relative_to(tmp_path).as_posix() for p in discover(tmp_path)]
     assert found == ["a.md", "b.txt", "e.htm", "f.docx", "sub/c.PDF", "sub/deeper/d.html"]
-    assert all(p.parent == tmp_path or tmp_path in p.parents for p in discover(tmp_path))
 
 
-def test_supported_suffixes_cover_the_five_formats():
-    assert {".txt", ".md", ".pdf", ".docx", ".html", ".htm"} <= SUPPORTED_SUFFIXES
+# One small file per supported suffix, each holding the marker sentence, and the format it loads as.
+MARKER = "Lake Qingsong lies east of the county."
+SAMPLES = {
+    ".txt": ("txt", lambda path: path.write_text(f"标题\n{MARKER}\n", "utf-8")),
+    ".md": ("md", lambda path: path.write_text(f"# 标题\n\n{MARKER}\n", "utf-8")),
+    ".markdown": ("md", lambda path: path.write_text(f"# 标题\n\n{MARKER}\n", "utf-8")),
+    ".html": ("html", lambda path: path.write_text(f"<html><body><h1>标题</h1><p>{MARKER}</p></body></html>", "utf-8")),
+    ".htm": ("html", lambda path: path.write_text(f"<html><body><h1>标题</h1><p>{MARKER}</p></body></html>", "utf-8")),
+    ".pdf": ("pdf", lambda path: path.write_bytes(make_pdf([["Title", MARKER]]))),
+    ".docx": ("docx", lambda path: _docx_with(path, MARKER)),
+}
+
+
+def _docx_with(path: Path, text: str) -> None:
+    import docx
+
+    document = docx.Document()
+    document.add_heading("标题", 0)
+    document.add_paragraph(text)
+    document.save(str(path))
+
+
+def test_every_supported_suffix_is_discovered_and_loads_as_its_format(tmp_path):
+    # Each suffix the loaders advertise (in any letter case) is found and read; none is advertised without a reader.
+    assert set(SAMPLES) == SUPPORTED_SUFFIXES
+    for suffix, (fmt, make) in SAMPLES.items():
+        make(tmp_path / f"sample{suffix.upper()}")
+    assert sorted(p.suffix.lower() for p in discover(tmp_path)) == sorted(SUPPORTED_SUFFIXES)
+    for path in discover(tmp_path):
+        doc = load_document(path, tmp_path)
+        assert doc.format == SAMPLES[path.suffix.lower()][0], path.name
+        assert MARKER in doc.text, path.name
 
 
 # --- text decoding -----------------------------------------------------------

@@ -16,14 +16,20 @@ def store(essay_config) -> IndexStore:
     return IndexStore.load(essay_config.index_dir)
 
 
-def test_every_chunk_has_its_sentences_verbatim_and_in_order(store):
+def test_every_chunk_is_tiled_by_its_sentences_in_order(store):
     for row, chunk in enumerate(store.chunks):
+        spans = store.sentences.spans_of(row)
         sentences, vectors = store.sentences_of(row)
-        assert sentences and len(sentences) == len(vectors)
+        assert spans and len(sentences) == len(spans) == len(vectors)
         text = store.documents[chunk.doc].text
-        assert all(text[s.start:s.end] == s.text for s in sentences)
-        assert all(chunk.start <= s.start < s.end <= chunk.end for s in sentences)
-        assert [s.start for s in sentences] == sorted(s.start for s in sentences)
+        # The sentences are this chunk's (not a neighbour's), in order, each
+        # stripped and non-empty, and between them only whitespace: together
+        # they hold every character of the chunk's text.
+        edges = [chunk.start, *(x for span in spans for x in span), chunk.end]
+        assert edges == sorted(edges), f"chunk {row}: spans {spans} out of order or outside the chunk"
+        assert all(text[a:b].strip() == text[a:b] != "" for a, b in spans)
+        gaps = [text[b:a] for b, a in zip(edges[::2], edges[1::2])]
+        assert all(not gap.strip() for gap in gaps), f"chunk {row}: text outside its sentences: {gaps}"
         assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-3)
 
 
