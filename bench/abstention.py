@@ -3,7 +3,7 @@
     python -m bench.abstention                       # CMRC trial (first 300) + seed set
     python -m bench.abstention --cmrc cmrc2018-dev --limit 500 --json
 
-The answer module abstains when its confidence, :func:`rag.answer.evidence_score`
+The answer module abstains when its confidence, :func:`rag.answer.evidence.evidence_score`
 (the best evidence of any sentence of the retrieved passages), is below
 ``Config.abstain_threshold``. This computes that same confidence, through the
 same retrieval (:class:`rag.retrieve.Retriever` with the configured fusion
@@ -161,20 +161,23 @@ def confidences(evalset: EvalSet, questions: Sequence[EvalQuestion], corpus: str
                 progress: Progress, answerable: bool | None = None, source: str | None = None) -> list[Confidence]:
     """The answer module's confidence for each question asked of
     ``evalset``'s corpus, and the form asked for that its quotes would lack
-    (:func:`rag.answer.assess`). ``answerable``: force the label (questions
+    (:func:`rag.answer.compose.assess`). ``answerable``: force the label (questions
     of another corpus); None: a question is answerable when it names a
     document. ``source`` names the set in the report (default: ``corpus``)."""
     from rag.answer.compose import assess
+    from rag.answer.evidence import SentenceVectors
     from rag.retrieve.retriever import Retriever
 
     store, _ = open_index(corpus, evalset, config, embedder, progress)
     retriever = Retriever(store, embedder, config)
     vectors = embedder.embed_queries([q.question for q in questions])
+    sentence_vectors = SentenceVectors(config.sentence_cache)   # passages recur across questions
     out = []
     tick = progress.counter(f"confidence of {len(questions)} questions on {corpus}")
     for i, q in enumerate(questions):
         hits = retriever.search(q.question, config.top_k, query_vector=vectors[i])
-        evidence = assess(q.question, hits, embedder, config, documents_text=lambda path: store.documents[path].text)
+        evidence = assess(q.question, hits, embedder, config, documents_text=lambda path: store.documents[path].text,
+                          vectors=sentence_vectors)
         label = bool(q.doc) if answerable is None else answerable
         missing = evidence.missing.value if evidence.missing is not None else None
         out.append(Confidence(q.id, q.question, source or corpus, label, float(evidence.score), missing))

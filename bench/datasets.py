@@ -28,6 +28,7 @@ from typing import Sequence
 
 from rag.config import PROJECT_ROOT
 from ingest.records import Document
+from lang.scripts import UNICODE_1_IDEOGRAPHS
 
 log = logging.getLogger(__name__)
 
@@ -203,8 +204,13 @@ def evidence_match(passage: str, evidence: Sequence[str]) -> bool:
 _CMRC_PUNCT = frozenset("-:_*^/\\~`+=，。：？！“”；’《》·、「」（）－～『』")
 
 
+# The official script's CJK test: the unified block up to U+9FA5 only, so a
+# rarer ideograph is part of a word there, and here.
+_CMRC_CJK = re.compile(f"[{UNICODE_1_IDEOGRAPHS}]")
+
+
 def _is_cmrc_cjk(ch: str) -> bool:
-    return "\u4e00" <= ch <= "\u9fa5"
+    return _CMRC_CJK.fullmatch(ch) is not None
 
 
 # nltk's word_tokenize (Treebank) approximated without nltk: numbers keep their

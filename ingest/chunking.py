@@ -22,6 +22,8 @@ from dataclasses import dataclass
 
 from ingest.loaders import front_matter
 from ingest.records import Chunk, Document, Heading, Sentence
+from lang.enumeration import HEADING_KINDS, Marker, match_marker
+from lang.scripts import is_ideograph
 
 # --- sentences -------------------------------------------------------------
 
@@ -120,7 +122,7 @@ def _ends_here(text: str, i: int, seg: int, end: int) -> bool:
     # a scrape turned ！？； into ASCII).
     if not nxt or nxt.isspace() or nxt in _CLOSERS:
         return True
-    return _is_cjk(nxt) and i > 0 and _is_cjk(text[i - 1])
+    return is_ideograph(nxt) and i > 0 and is_ideograph(text[i - 1])
 
 
 def _emit(text: str, a: int, b: int, out: list[Sentence]) -> None:
@@ -132,38 +134,16 @@ def _emit(text: str, a: int, b: int, out: list[Sentence]) -> None:
         out.append(Sentence(a, b, text[a:b]))
 
 
-def _is_cjk(c: str) -> bool:
-    return "\u4e00" <= c <= "\u9fff" or "\u3400" <= c <= "\u4dbf"
-
-
 # --- headings of plain text ------------------------------------------------
 
-_CN_NUM = "[一二三四五六七八九十百零〇]+"
-# Kinds of numbered headings, outermost first; their rank orders them.
-_KINDS: tuple[tuple[str, re.Pattern[str]], ...] = (
-    ("chapter", re.compile(rf"第({_CN_NUM}|\d{{1,3}})[章篇编部]")),
-    ("section", re.compile(rf"第({_CN_NUM}|\d{{1,3}})节")),
-    ("cn", re.compile(rf"({_CN_NUM})、")),
-    ("paren_cn", re.compile(rf"[（(]({_CN_NUM})[）)]")),
-    ("arabic", re.compile(r"(\d{1,2})(?:、|[.．](?!\d))(?!\d)")),
-    ("paren_arabic", re.compile(r"[（(](\d{1,2})[）)]")),
-)
-_RANK = {name: i for i, (name, _) in enumerate(_KINDS)}
+# Kinds of numbered headings (lang.enumeration), outermost first; their rank orders them.
+_RANK = {kind: i for i, kind in enumerate(HEADING_KINDS)}
 # List-like kinds found inside a paragraph are run-in items ("…。1、…。2、…"):
 # their section ends with the paragraph.
-_RUN_IN_KINDS = {"arabic", "paren_arabic"}
+_RUN_IN_KINDS = {"arabic", "arabic_paren"}
 _CLAUSE_END = re.compile(r"[，,：:；;]")
 INLINE_HEADING_MAX_CHARS = 60    # longer "headings" inside a paragraph are sentences
 HEADING_TITLE_MAX_CHARS = 60
-
-
-@dataclass(frozen=True)
-class _Marker:
-    """A heading number at the start of a sentence: ``一、``, ``(二)``, ``3.``."""
-
-    kind: str
-    number: int
-    end: int        # offset after the marker
 
 
 @dataclass(frozen=True)
@@ -251,16 +231,12 @@ def _line_spans(text: str, start: int, end: int):
         pos = stop + 1
 
 
-def _match_kind(text: str, pos: int, limit: int) -> _Marker | None:
-    """The numbered heading marker at ``pos``, if there is one."""
-    for kind, pattern in _KINDS:
-        m = pattern.match(text, pos, limit)
-        if m:
-            number = _number(m.group(1))
-            if number is None or not text[m.end():limit].strip():
-                return None   # a bare number on a line is not a heading
-            return _Marker(kind, number, m.end())
-    return None
+def _match_kind(text: str, pos: int, limit: int) -> Marker | None:
+    """The numbered heading marker at ``pos`` (``一、``, ``(二)``, ``3.``), if there is one."""
+    marker = match_marker(text, pos, limit, HEADING_KINDS)
+    if marker is None or marker.number is None or not text[marker.end:limit].strip():
+        return None   # a bare number on a line is not a heading
+    return marker
 
 
 def _heading_end(text: str, sentence: Sentence, marker_end: int) -> int:
@@ -281,7 +257,7 @@ def _repeat_split(clause: str) -> int:
     for length in range(n // 2, 2, -1):
         for k in range(2, n - 2 * length + 1):   # leave the heading at least 2 characters
             x = clause[k:k + length]
-            if clause[k + length:k + 2 * length] == x and all(_is_cjk(c) for c in x):
+            if clause[k + length:k + 2 * length] == x and all(is_ideograph(c) for c in x):
                 return k + length
     return 0
 
@@ -291,32 +267,6 @@ def _heading_title(span: str) -> str:
     if len(title) > HEADING_TITLE_MAX_CHARS:
         title = title[:HEADING_TITLE_MAX_CHARS].rstrip() + "…"
     return title
-
-
-_DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
-
-
-def _number(s: str) -> int | None:
-    """Value of an Arabic or Chinese numeral below 1000 (十一, 二十三, 一百零五)."""
-    if s.isdigit():
-        return int(s)
-    total, digit = 0, None
-    for c in s:
-        if c in _DIGITS:
-            if digit is not None and digit != 0:
-                return None   # "一二" is not a number
-            digit = _DIGITS[c]
-        elif c == "十":
-            total += (1 if digit is None else digit) * 10
-            digit = None
-        elif c == "百":
-            if digit is None:
-                return None
-            total += digit * 100
-            digit = None
-        else:
-            return None
-    return total + (digit or 0)
 
 
 # --- outline: the section path of every offset ----------------------------

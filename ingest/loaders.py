@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Callable
 
 from ingest.records import Document, Heading
+from lang.scripts import CJK_PUNCTUATION, IDEOGRAPHS, is_ideograph
 
 SUPPORTED_SUFFIXES: frozenset[str] = frozenset({".txt", ".md", ".markdown", ".pdf", ".docx", ".html", ".htm"})
 
@@ -167,6 +168,9 @@ def decode_text(data: bytes, name: str = "file") -> str:
     return _guess(data, name)
 
 
+_CJK_PUNCTUATION = re.compile(f"[{CJK_PUNCTUATION}]")
+
+
 def _looks_chinese(text: str) -> bool:
     # GB18030 maps most byte pairs to *some* character, so a Latin-1 or
     # Shift-JIS file can decode without error; what gives it away is that
@@ -174,8 +178,8 @@ def _looks_chinese(text: str) -> bool:
     non_ascii = [c for c in text if ord(c) > 127]
     if not non_ascii:
         return False
-    chinese = sum(1 for c in non_ascii if _is_cjk(c) or c == "\u00b7" or "\u2000" <= c <= "\u206f"
-                  or "\u3000" <= c <= "\u303f" or "\uff00" <= c <= "\uffef")
+    chinese = sum(1 for c in non_ascii if is_ideograph(c) or c == "\u00b7" or "\u2000" <= c <= "\u206f"
+                  or _CJK_PUNCTUATION.match(c) or "\uff00" <= c <= "\uffef")
     return chinese / len(non_ascii) >= 0.9
 
 
@@ -514,7 +518,8 @@ _METADATA_LINE = re.compile(
     r"^\s*(" + "|".join(sorted(map(re.escape, _METADATA_KEYS), key=len, reverse=True)) + r")\s*[:：]\s*(\S.*?)\s*$",
     re.IGNORECASE,
 )
-_YAML_KEY = re.compile(r"^([A-Za-z_\u4e00-\u9fff][\w\u4e00-\u9fff -]*?)\s*:\s*(.*?)\s*$")
+# A key is a word (``\w`` holds the ideographs); it starts with a letter or an ideograph.
+_YAML_KEY = re.compile(rf"^([A-Za-z_{IDEOGRAPHS}][\w -]*?)\s*:\s*(.*?)\s*$")
 
 
 @dataclass(frozen=True)
@@ -622,7 +627,3 @@ def _clean_title(line: str) -> str:
         s = s.lstrip("#").strip()
         s = re.sub(r"\s+#+$", "", s)
     return s
-
-
-def _is_cjk(c: str) -> bool:
-    return "\u4e00" <= c <= "\u9fff" or "\u3400" <= c <= "\u4dbf" or "\U00020000" <= c <= "\U0002ffff"

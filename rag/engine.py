@@ -30,6 +30,8 @@ from rag.models.embedder import Embedder
 from rag.records import Answer, Hit
 from rag.retrieve.retriever import Retriever
 from rag.index.store import IndexMismatch, IndexProblem, IndexStore, read_manifest
+from lang.scripts import CJK_PUNCTUATION, IDEOGRAPHS
+from rag.answer.evidence import SentenceVectors
 
 log = logging.getLogger(__name__)
 
@@ -82,6 +84,8 @@ class Engine:
         self._store: IndexStore | None = None
         self._retriever: Retriever | None = None
         self._load_error: IndexProblem | None = None
+        # Sentence vectors of passages answered from before: they come back question after question.
+        self._sentence_vectors = SentenceVectors(self.config.sentence_cache)
 
     def with_overrides(self, **changes) -> "Engine":
         """An engine for one request with some settings changed (``top_k``,
@@ -97,6 +101,7 @@ class Engine:
             raise ValueError(f"{sorted(index_bound & set(changes))} cannot change per request: rebuild instead")
         view = Engine(self.config.replace(**changes))
         view._lock = self._lock
+        view._sentence_vectors = self._sentence_vectors
         retriever = self.retriever()
         view._store = retriever.store
         view._retriever = Retriever(retriever.store, retriever.embedder, view.config)
@@ -278,7 +283,8 @@ class Engine:
             yield from self._ask_llm(question, standalone, hits, history, notes)
             return
         answer = compose_answer(standalone, hits, retriever.embedder, self.config,
-                                documents_text=lambda path: retriever.store.documents[path].text)
+                                documents_text=lambda path: retriever.store.documents[path].text,
+                                vectors=self._sentence_vectors)
         answer = self._finish(answer, question, standalone, notes)
         text = ""
         for piece in _pieces(answer.answer):
@@ -295,7 +301,7 @@ class Engine:
 
     def _ask_llm(self, question: str, standalone: str, hits: list[Hit], history: Sequence[Turn],
                  notes: list[str]) -> Iterator[AnswerUpdate]:
-        from rag.answer.compose import answer_from_generated
+        from rag.answer.generated import answer_from_generated
         from rag.models.generate import build_prompt, make_generator
 
         generator = make_generator(self.config)
@@ -303,7 +309,8 @@ class Engine:
         for token in generator.stream(build_prompt(standalone, hits, list(history))):
             text += token
             yield AnswerUpdate(text)
-        answer = answer_from_generated(standalone, text, hits, self.retriever().embedder, self.config)
+        answer = answer_from_generated(standalone, text, hits, self.retriever().embedder, self.config,
+                                       vectors=self._sentence_vectors)
         yield AnswerUpdate(answer.answer, self._finish(answer, question, standalone, notes))
 
     def _finish(self, answer: Answer, question: str, standalone: str, notes: list[str]) -> Answer:
@@ -313,7 +320,8 @@ class Engine:
         return answer
 
 
-_UNSAFE = re.compile(r"[^\w.\-() \u3000-\u303f\u4e00-\u9fff]+")
+# Kept: word characters (ideographs among them), CJK punctuation and a few safe marks.
+_UNSAFE = re.compile(rf"[^\w.\-() {CJK_PUNCTUATION}{IDEOGRAPHS}]+")
 
 
 def safe_filename(name: str) -> str:

@@ -13,8 +13,8 @@ import re
 from typing import Iterable, Sequence
 
 from ingest.records import Chunk
+from lang.scripts import has_cjk
 
-_CJK = re.compile(r"[\u4e00-\u9fff]")
 _NUMBERING = re.compile(
     r"^\s*(?:"
     r"第[一二三四五六七八九十百零〇\d]+[章节部分篇条]"
@@ -36,7 +36,7 @@ def clean_heading(heading: str) -> str:
 
 
 def question_for(topic: str, *, title: bool = False) -> str:
-    if _CJK.search(topic):
+    if has_cjk(topic):
         if title:
             return f"《{topic}》主要讲了什么？"
         if topic.endswith(("？", "?")):

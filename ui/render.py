@@ -21,13 +21,13 @@ from dataclasses import dataclass, field
 from typing import Iterable, Mapping, Sequence
 
 from ingest.records import Chunk
+from lang.citations import MARKER, marker_numbers, strip_markers
 from rag.records import Answer, Citation, Hit
 from ui.i18n import t
 
 NEIGHBOUR_CHARS = 240          # document text shown on each side of a passage
 SECTION_MAX_CHARS = 6000       # a whole section longer than this is cut around the passage
 
-_MARKER = re.compile(r"\[(\d{1,3})\]")
 _SENTENCE_END = re.compile(r"[。！？!?；;\n]|\.(?=\s)")
 
 
@@ -44,18 +44,21 @@ def _lines(escaped: str) -> str:
 
 
 def link_markers(escaped: str, turn: int, valid: Iterable[int] | None = None) -> str:
-    """Turn the ``[n]`` markers of already-escaped text into links to the
-    sources panel. With ``valid``, only those numbers are linked (a document
-    sentence quoting its own "[3]" stays text)."""
+    """Turn the citation markers of already-escaped text into links to the
+    sources panel: every marker the verifier reads (``[1]``, ``[1, 2]``,
+    ``【1】``: :mod:`lang.citations`) becomes one ``[n]`` link per number.
+    With ``valid``, only those numbers are linked (a document sentence
+    quoting its own "[3]" stays text)."""
     allowed = None if valid is None else set(valid)
 
     def link(m: re.Match) -> str:
-        n = int(m.group(1))
-        if allowed is not None and n not in allowed:
+        numbers = list(dict.fromkeys(marker_numbers(m)))
+        if allowed is not None and allowed.isdisjoint(numbers):
             return m.group(0)
-        return f'<a class="cite" href="#src-{turn}-{n}" data-cite="{n}">[{n}]</a>'
+        return "".join(f'<a class="cite" href="#src-{turn}-{n}" data-cite="{n}">[{n}]</a>'
+                       if allowed is None or n in allowed else f"[{n}]" for n in numbers)
 
-    return _MARKER.sub(link, escaped)
+    return MARKER.sub(link, escaped)
 
 
 def statement_spans(text: str, statements: Sequence[str]) -> tuple[list[tuple[int, int]], list[str]]:
@@ -72,7 +75,7 @@ def statement_spans(text: str, statements: Sequence[str]) -> tuple[list[tuple[in
         if at < 0:
             at = text.find(needle)
         if at < 0:
-            bare = _MARKER.sub("", needle).strip()
+            bare = strip_markers(needle).strip()
             at = text.find(bare) if bare else -1
             needle = bare
         if at < 0:

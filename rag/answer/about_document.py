@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 
 from ingest.loaders import front_matter
-from lang.terms import fold
+from lang.scripts import fold
 from ingest.records import Sentence
 
 # What the question asks about, by field. Each needs a word naming the

@@ -6,7 +6,9 @@ percentage) is answered only by a sentence that holds a number; one asking
 and one asking *which in order* (第几) only by one that holds an ordinal.
 When none of the sentences an extractive answer would quote does, the
 documents mention the topic but not the fact asked for, and the answer
-abstains (:func:`rag.answer.compose_answer`).
+abstains (:func:`rag.answer.compose.compose_answer`). What a question asks
+for is :func:`lang.questions.asks`; this module maps it to the forms a
+sentence can be checked for, and checks them.
 
 Who-questions are not checked: a name has no form a rule can recognise in
 Chinese text. List questions (哪些, 哪几点, 几个方面) ask for items, not a
@@ -17,8 +19,12 @@ from __future__ import annotations
 
 import re
 from enum import Enum
+from typing import Iterable
 
-from lang.terms import fold
+from lang.enumeration import RUNNING_LIST_NUMBER
+from lang.numerals import COUNT_MEASURES, ZH_NUMERAL_CHARS, ZH_POWERS
+from lang.questions import Asks, asks
+from lang.scripts import fold
 
 
 class ExpectedAnswer(Enum):
@@ -32,51 +38,25 @@ class ExpectedAnswer(Enum):
 
 # --- what the question asks for -------------------------------------------------
 
-# Numerals: Arabic digits are matched with \d; Chinese ones are these.
-_ZH_DIGITS = "零〇一二两三四五六七八九"
-_ZH_POWERS = "十百千万亿"
-_ZH_NUMERAL = _ZH_DIGITS + _ZH_POWERS
-
-# Measure words that make "几 + word" a question about a count (几个, 几名,
-# 几次, 几年). Left out on purpose: 点/种/类/方面 ("有哪几点要求", "分为几种"
-# ask for a list), 月/号 (几月几号 asks for a date), 分 (十分 = "very").
-_COUNT_MEASURES = ("个", "名", "人", "位", "次", "年", "岁", "天", "周", "家", "所", "座", "倍", "届", "场",
-                   "部", "本", "首", "张", "只", "头", "条", "项", "层", "辆", "架", "艘", "间", "户", "成",
-                   "股", "支", "件", "台", "枚", "颗", "棵", "块", "门", "集", "轮", "局", "球")
-
-# Questions asking for several items: never a count, even with 几 in them.
-_LIST_QUESTION = re.compile(r"哪些|哪几|几个?方面|几点|几种|几类|几大类")
-# Fixed phrases with 多少 that ask nothing ("more or less").
-_NOT_A_QUESTION = re.compile(r"或多或少|多多少少|多少有些|多少有点")
-
-# 多长/多高/多远 ask for a measurement; 多大 only at the end of the question
-# ("面积有多大？"), since "有多大影响" asks how important; 多重 is left out
-# ("多重身份": multiple identities).
-_NUMBER_QUESTION = re.compile(
-    r"多少|百分之几|(?<!哪)几[" + _ZH_POWERS + r"]?(?:" + "|".join(_COUNT_MEASURES) + r")|"
-    r"多(?:长|高|远|久|深|宽|厚)|多大[?？]?$|"
-    r"\bhow (?:many|much|old|long|tall|high|far|deep|wide)\b|"
-    r"\bwhat (?:percentage|percent|proportion|fraction|share)\b|\bthe number of\b")
-_ORDINAL_QUESTION = re.compile(r"第几")
-_DATE_QUESTION = re.compile(
-    r"何时|何年|何日|什么时候|什么时间|啥时候|哪一?年|哪一?天|哪个?月|几月|几号|哪个?年代|什么年代|哪个?世纪|"
-    r"哪个?朝代|的(?:时间|日期|年份)(?:是|为)?(?:什么|多少)?[?？]?$|"
-    r"^\W*(?:and )?when\b|\bwhen (?:did|was|were|is|are|does|do|will|has|had)\b|"
-    r"\b(?:what|which) (?:year|date|day|month|century|decade|time)\b")
+_CHECKED = {Asks.NUMBER: ExpectedAnswer.NUMBER, Asks.DATE: ExpectedAnswer.DATE, Asks.ORDINAL: ExpectedAnswer.ORDINAL}
 
 
 def expected_answer(question: str) -> ExpectedAnswer:
     """What ``question`` asks for: a date, an ordinal, a number, or nothing
-    checkable. A date question wins over the others ("几月几号" asks for a
-    date), and 第几 over a count (第几位 is not 几位)."""
-    q = _NOT_A_QUESTION.sub("", fold(question).strip())
-    if _DATE_QUESTION.search(q):
-        return ExpectedAnswer.DATE
-    if _ORDINAL_QUESTION.search(q):
-        return ExpectedAnswer.ORDINAL
-    if _NUMBER_QUESTION.search(q) and not _LIST_QUESTION.search(q):
-        return ExpectedAnswer.NUMBER
-    return ExpectedAnswer.ANY
+    checkable (the kinds of :func:`lang.questions.asks`: a date wins over the
+    others, "几月几号"; 第几 over a count, 第几位 is not 几位; a list is not a
+    count, 分为几种)."""
+    return _CHECKED.get(asks(question), ExpectedAnswer.ANY)
+
+
+def missing_form(question: str, quoted: Iterable[str]) -> ExpectedAnswer | None:
+    """What ``question`` asks for — a number, a date, an ordinal — when none
+    of the ``quoted`` sentences holds one; None when they do or it asks for
+    neither."""
+    expected = expected_answer(question)
+    if expected is ExpectedAnswer.ANY or any(satisfies(text, expected) for text in quoted):
+        return None
+    return expected
 
 
 # --- whether a sentence gives it ------------------------------------------------
@@ -87,23 +67,23 @@ _NAMES_AND_IDIOMS = re.compile(r"“[^”]*”|‘[^’]*’|「[^」]*」|『[^
 # Enumeration markers are positions, not quantities or dates: "1、", "2.",
 # "(3)" at the start of a sentence or after a colon. Ordinals (第一, 第3,
 # 首次, the third) answer 第几 and are no count.
-_LIST_MARKER = re.compile(r"(?:^|(?<=[:：\s]))[(（]?\d{1,2}\s*[、.)）](?!\d)")
-_ORDINAL = re.compile(rf"第[{_ZH_NUMERAL}\d]+|首(?:次|个|位|届|张|部|批)|"
+_LIST_MARKER = RUNNING_LIST_NUMBER
+_ORDINAL = re.compile(rf"第[{ZH_NUMERAL_CHARS}\d]+|首(?:次|个|位|届|张|部|批)|"
                       r"\b(?:first|second|third|\d+(?:st|nd|rd|th)|(?:four|fif|six|seven|eigh|nin|ten)th)\b")
 
 # Measure words and units after a Chinese numeral that make it a quantity.
 _MEASURES = ("平方公里", "公里", "千米", "厘米", "毫米", "公分", "公斤", "千克", "公顷", "小时", "分钟", "世纪",
              "年代", "美元", "港元", "人次", "百分点", "米", "克", "吨", "斤", "亩", "元", "秒", "%", "％") \
-    + _COUNT_MEASURES + ("种", "类", "点", "批", "份", "处", "篇", "册", "月", "日", "号", "余")
+    + COUNT_MEASURES + ("种", "类", "点", "批", "份", "处", "篇", "册", "月", "日", "号", "余")
 # After a lone 一 these are the indefinite article ("一个重要课题", "一项
 # 重要工作", "一次深刻的变革"), not a count: a lone 一 counts only before
 # the other measure words (一人, 一年, 一米).
 _ARTICLE_MEASURES = frozenset(("个", "种", "类", "项", "条", "位", "批", "支", "件", "份", "处", "次", "部",
                                "本", "张", "场", "点", "家", "所", "间", "成", "只", "头", "首", "月", "日", "号"))
 _ZH_QUANTITY = re.compile(
-    rf"(?<![{_ZH_NUMERAL}])(?P<n>(?:数|几|上(?=[{_ZH_POWERS}]))?[{_ZH_NUMERAL}]+)(?:多|余|来)?"
+    rf"(?<![{ZH_NUMERAL_CHARS}])(?P<n>(?:数|几|上(?=[{ZH_POWERS}]))?[{ZH_NUMERAL_CHARS}]+)(?:多|余|来)?"
     rf"(?P<m>{'|'.join(map(re.escape, sorted(set(_MEASURES), key=len, reverse=True)))})")
-_ZH_PERCENT = re.compile(rf"百分之[{_ZH_NUMERAL}几]")
+_ZH_PERCENT = re.compile(rf"百分之[{ZH_NUMERAL_CHARS}几]")
 # English number words; "one" is left out ("one of them", "no one").
 _EN_NUMBER = re.compile(r"\b(?:two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|fifteen|"
                         r"sixteen|seventeen|eighteen|nineteen|twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety|"
@@ -117,7 +97,7 @@ _EN_NUMBER = re.compile(r"\b(?:two|three|four|five|six|seven|eight|nine|ten|elev
 _DYNASTIES = "夏商周秦汉晋隋唐宋元明清"
 _DATE = re.compile(
     r"\d|[〇零一二三四五六七八九]{2,4}年|(?<![十〇零一二三四五六七八九])(?:十[一二]?|[一二三四五六七八九])月|"
-    rf"月[{_ZH_NUMERAL}]+[日号]|[{_ZH_NUMERAL}]+(?:世纪|年代|点钟|点半|岁)|"
+    rf"月[{ZH_NUMERAL_CHARS}]+[日号]|[{ZH_NUMERAL_CHARS}]+(?:世纪|年代|点钟|点半|岁)|"
     rf"[{_DYNASTIES}](?:朝|代|初|末|中期|年间)|(?<![新史])时期|年间|"
     r"今年|去年|前年|明年|当年|同年|次年|翌年|早年|晚年|今天|昨天|明天|当天|次日|翌日|"
     r"上午|下午|凌晨|清晨|傍晚|晚上|早上|中午|夜间|[春夏秋冬][季天]|年初|年底|年末|月初|月底|上旬|中旬|下旬|"
@@ -147,4 +127,4 @@ def _is_quantity(m: re.Match[str]) -> bool:
     numeral, measure = m.group("n"), m.group("m")
     if numeral == "一" and measure in _ARTICLE_MEASURES:
         return False
-    return not (set(numeral) <= set(_ZH_POWERS) and len(numeral) > 1)
+    return not (set(numeral) <= set(ZH_POWERS) and len(numeral) > 1)

@@ -21,17 +21,17 @@ import re
 from dataclasses import dataclass
 from typing import Sequence
 
-from rag.answer.compose import ordinal_of
-from lang.terms import is_chinese, terms
+from lang.citations import strip_markers
+from lang.enumeration import ordinal_of
+from lang.numerals import EN_ORDINALS, number_value
+from lang.scripts import IDEOGRAPHS, is_chinese
+from lang.terms import terms
+from rag.answer.verify import is_trivial, split_statements
 from rag.records import Answer, Turn
-from rag.answer.verify import MARKER, is_trivial, split_statements
 
-
-_ZH_ORDINALS = {"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9, "十": 10}
-_EN_ORDINALS = {"first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5, "sixth": 6, "seventh": 7,
-                "eighth": 8, "ninth": 9, "tenth": 10, "last": -1}
+# "第二点", "第3条", "最后一点"; "the second one", "item 2", "the 3rd" ("last" is -1).
 _ZH_ORDINAL_REF = re.compile(r"第\s*([一二两三四五六七八九十]|\d{1,2})\s*(?:点|条|个|项|方面|种|部分|句)?|最后一(?:点|条|个|项)")
-_EN_ORDINAL_REF = re.compile(r"\b(?:the\s+)?(first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth|last)"
+_EN_ORDINAL_REF = re.compile(rf"\b(?:the\s+)?({'|'.join(EN_ORDINALS)}|last)"
                              r"\b(?:\s+(?:one|point|item|part))?|(?:number|item|point|#)\s*(\d{1,2})\b|\b(\d)(?:st|nd|rd|th)\b",
                              re.IGNORECASE)
 # "那…呢？" and friends: the question names only a new subject.
@@ -150,7 +150,7 @@ def _after_introduction(piece: str) -> str:
 
 def _answer_text(answer: Answer | str) -> str:
     text = answer.answer if isinstance(answer, Answer) else str(answer)
-    return MARKER.sub("", text)
+    return strip_markers(text)
 
 
 def _standalone(turn: Turn) -> str:
@@ -180,7 +180,7 @@ def _subject(question: str) -> str | None:
     or the words after the question word of an English one."""
     q = question.strip()
     if is_chinese(q):
-        run = re.match(r"[\u4e00-\u9fff]+", q)
+        run = re.match(f"[{IDEOGRAPHS}]+", q)
         if not run:
             return None
         m = _ZH_PREDICATE.search(run.group(0), 2)
@@ -208,12 +208,11 @@ def _ordinal_reference(q: str) -> int | None:
     if m:
         if m.group(0).startswith("最后"):
             return -1
-        token = m.group(1)
-        return int(token) if token.isdigit() else _ZH_ORDINALS.get(token)
+        return number_value(m.group(1))
     m = _EN_ORDINAL_REF.search(q)
     if m:
         if m.group(1):
-            return _EN_ORDINALS[m.group(1).lower()]
+            return -1 if m.group(1).lower() == "last" else number_value(m.group(1))
         return int(m.group(2) or m.group(3))
     return None
 

@@ -37,7 +37,9 @@ from typing import Collection, Mapping, Sequence, Union
 
 from rag.config import Config
 from rag.models.embedder import Embedder
-from lang.terms import Terms, fold, is_chinese, recall, terms
+from lang.citations import find_markers
+from lang.scripts import fold, is_chinese
+from lang.terms import Terms, recall, terms
 from ingest.records import Chunk
 from rag.records import Citation, Hit, Statement
 from rag.answer.units import units
@@ -46,8 +48,6 @@ from rag.answer.units import units
 # passages shown to an LLM (numbered 1.. in order), or a mapping n -> text.
 Passages = Union[Sequence[Citation], Sequence[Hit], Sequence[Chunk], Sequence[str], Mapping[int, str]]
 
-# [1], [1][2], [1, 2], [1，2], 【1】 (full-width square brackets fold to ASCII).
-MARKER = re.compile(r"[\[【]\s*(\d+(?:\s*[,，、]\s*\d+)*)\s*[\]】]")
 # A sentence ends at terminal punctuation (with any closing quotes after it),
 # or at a line break. An ASCII period ends one only before a space or the end,
 # so "3.5" and "v1.2" stay whole.
@@ -84,8 +84,9 @@ class _Unit:
 
 
 def split_statements(answer_text: str, known: Collection[int] | None = None) -> list[Statement]:
-    """The statements of an answer with the ``[n]`` markers that belong to
-    them: markers inside a sentence or right after its end punctuation.
+    """The statements of an answer with the citation markers that belong to
+    them (``[1]``, ``[1, 2]``, ``【1】``: :mod:`lang.citations`): markers
+    inside a sentence or right after its end punctuation.
 
     With ``known`` (the numbers that name a passage), a marker outside it is
     dropped from ``citations`` and listed in ``dangling``.
@@ -98,12 +99,11 @@ def split_statements(answer_text: str, known: Collection[int] | None = None) -> 
         clean_parts: list[str] = []
         marks: list[tuple[int, list[int]]] = []
         length, last = 0, 0
-        for m in MARKER.finditer(line):
-            clean_parts.append(line[last:m.start()])
-            length += m.start() - last
-            numbers = [int(x) for x in re.split(r"\s*[,，、]\s*", m.group(1))]
-            marks.append((length, numbers))
-            last = m.end()
+        for m in find_markers(line):
+            clean_parts.append(line[last:m.start])
+            length += m.start - last
+            marks.append((length, list(m.numbers)))
+            last = m.end
         clean_parts.append(line[last:])
         clean = "".join(clean_parts)
         spans = _sentence_spans(clean)

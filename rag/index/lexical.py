@@ -36,6 +36,8 @@ from typing import TYPE_CHECKING, Iterable, Sequence
 
 import numpy as np
 
+from lang.scripts import IDEOGRAPHS
+from lang.stopwords import STOPWORDS
 if TYPE_CHECKING:
     import bm25s
 
@@ -49,23 +51,10 @@ TOKENIZER_VERSION = 1
 FORMAT_VERSION = 1
 META_FILE = "lexical.json"
 
-# Function words that carry no topic. Questions are full of them (什么, 哪些,
-# how, what), and a term that is rare in the corpus but frequent in questions
-# would otherwise pull in passages that happen to ask something. Kept short on
-# purpose: words such as 地 (ground) or 之 (in names) are ambiguous and stay.
-STOPWORDS_ZH = frozenset(
-    "的 了 是 在 和 与 及 或 等 也 都 就 这 那 这个 那个 "
-    "什么 哪些 哪个 哪里 怎么 怎样 如何 为什么 为何 多少 谁 吗 呢 吧 啊 呀".split()
-)
-STOPWORDS_EN = frozenset(
-    "a an the of to in on at for by with from and or is are was were be been "
-    "it its this that these those what which who whom how why when where do does did".split()
-)
-STOPWORDS = STOPWORDS_ZH | STOPWORDS_EN
 
-# CJK ideographs: the unified block, extension A, compatibility ideographs and
-# the supplementary-plane extensions.
-_HAN = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f"
+# Stop words (lang.stopwords) are dropped from every text and query; ideographs
+# are lang.scripts' (changing either changes the terms: bump TOKENIZER_VERSION).
+_HAN = IDEOGRAPHS
 # A run of ideographs, or a run of other letters/digits (``\w`` minus ``_`` and
 # ideographs). Everything else (punctuation, spaces, symbols) separates tokens.
 _RUN = re.compile(rf"([{_HAN}]+)|([^\W_{_HAN}]+)")

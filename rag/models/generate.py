@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Iterator, Protocol, Sequence
 
 from rag.config import Config
-from lang.terms import is_chinese
+from lang.scripts import is_chinese
 from rag.records import Answer, Hit
 
 if TYPE_CHECKING:

@@ -40,32 +40,21 @@ from __future__ import annotations
 
 import functools
 import math
-import re
-import unicodedata
 from collections import Counter
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 import numpy as np
 
+# The terms of lang.terms as sets (title, section and sentence terms are unioned):
+# bigrams of ideograph runs, words of the rest; question words left out of a question.
+from lang.terms import term_set as terms
 from rag.config import Config
 from rag.retrieve.fusion import FusedCandidate
-from rag.index.lexical import STOPWORDS_EN, STOPWORDS_ZH
 
 if TYPE_CHECKING:
     from rag.models.embedder import Embedder
     from rag.index.store import IndexStore
-
-_CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
-_HAS_CJK = re.compile(f"[{_CJK}]")
-# Runs of letters, digits and ideographs; punctuation and spaces separate them.
-_RUN = re.compile(r"[^\W_]+")
-# Words that ask rather than say ("什么", "哪些", "为什么"): cut out of a
-# question before its terms are taken, so they neither count as terms nor
-# glue two content words into a bigram that no passage contains.
-_QUESTION_WORDS = re.compile("|".join(sorted((re.escape(w) for w in STOPWORDS_ZH if len(w) >= 2),
-                                            key=len, reverse=True)))
-
 
 @dataclass(frozen=True)
 class RerankSignals:
@@ -82,26 +71,6 @@ class RerankSignals:
 # --- terms -------------------------------------------------------------------
 
 
-@functools.lru_cache(maxsize=1 << 15)
-def terms(text: str, question: bool = False) -> frozenset[str]:
-    """The distinct terms of ``text``: character bigrams of each run that
-    holds an ideograph (a one-character run is kept as itself; digits in the
-    run take part, so "1992年4月" gives 19, 99, 92, 2年, 年4, 4月), and whole
-    lower-cased words of runs without one. With ``question``, interrogative
-    words and English stop words are left out."""
-    folded = unicodedata.normalize("NFKC", text).lower()
-    if question:
-        folded = _QUESTION_WORDS.sub(" ", folded)
-    out: set[str] = set()
-    for run in _RUN.findall(folded):
-        if _HAS_CJK.search(run):
-            if len(run) == 1:
-                out.add(run)
-            else:
-                out.update(run[i:i + 2] for i in range(len(run) - 1))
-        elif not (question and run in STOPWORDS_EN):
-            out.add(run)
-    return frozenset(out)
 
 
 @dataclass(frozen=True)

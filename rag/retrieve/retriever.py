@@ -19,6 +19,7 @@ import re
 
 import numpy as np
 
+from lang.scripts import IDEOGRAPH
 from rag.config import Config, Fusion
 from rag.index.store import IndexStore
 from rag.models.embedder import Embedder
@@ -83,7 +84,7 @@ class Retriever:
 
 # --- scripts -----------------------------------------------------------------
 
-_CJK = re.compile("[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+_CJK = IDEOGRAPH   # lang.scripts: the CJK ranges, supplementary planes included
 _LETTER = re.compile(r"[^\W\d_]")
 
 

@@ -96,6 +96,16 @@ def test_only_known_citation_numbers_are_linked():
     assert "[9]" in html and "#src-1-9" not in html and "#src-1-1" in html
 
 
+def test_every_marker_the_verifier_reads_is_linked_number_by_number():
+    # The verifier (lang.citations) accepts [1, 2] and 【1】; the page links them alike.
+    html = render.link_markers("甲[1, 2]乙【3】。", turn=2)
+    assert html == ('甲<a class="cite" href="#src-2-1" data-cite="1">[1]</a>'
+                    '<a class="cite" href="#src-2-2" data-cite="2">[2]</a>'
+                    '乙<a class="cite" href="#src-2-3" data-cite="3">[3]</a>。')
+    partly = render.link_markers("甲[1，9]", turn=2, valid={1})
+    assert partly == '甲<a class="cite" href="#src-2-1" data-cite="1">[1]</a>[9]'
+
+
 def test_final_answer_marks_unsupported_statements_and_links_markers():
     chunk = essay_chunk(0)
     c1 = cite(1, "组织部门是党的重要职能部门。", chunk)

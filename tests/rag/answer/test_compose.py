@@ -10,8 +10,9 @@ import pytest
 from conftest import ESSAY, SHARED_DATA
 from ingest.chunking import chunk_document
 from ingest.loaders import load_document
-from rag.answer.compose import (MISSING_ZH, NO_ANSWER_EN, NO_ANSWER_ZH, answer_from_generated, assess, candidates,
-                        compose_answer, evidence_score, is_list_question)
+from rag.answer.compose import MISSING_ZH, NO_ANSWER_EN, NO_ANSWER_ZH, assess, compose_answer
+from rag.answer.evidence import SentenceVectors, candidates, evidence_score
+from rag.answer.generated import answer_from_generated
 from rag.answer.expected import ExpectedAnswer
 from rag.records import Hit
 
@@ -35,6 +36,10 @@ CROSSLINGUAL_LIMIT = pytest.mark.xfail(reason="e5-small English-Chinese similari
                                               "answering sentence", strict=False)
 
 
+# Sentence vectors shared by this module's calls, as the engine shares its own.
+VECTORS = SentenceVectors(capacity=20000)
+
+
 @pytest.fixture(scope="module")
 def retriever(essay_engine):
     return essay_engine.retriever()
@@ -47,7 +52,8 @@ def documents_text(retriever):
 
 def ask(question, retriever, documents_text):
     hits = retriever.search(question)
-    return compose_answer(question, hits, retriever.embedder, retriever.config, documents_text=documents_text)
+    return compose_answer(question, hits, retriever.embedder, retriever.config, documents_text=documents_text,
+                          vectors=VECTORS)
 
 
 def assert_citations_exact(answer, documents_text):
@@ -86,7 +92,7 @@ def test_abstention_threshold_keeps_a_margin_on_both_sides(retriever, documents_
 
     def score(question):
         return evidence_score(question, retriever.search(question), retriever.embedder, config,
-                              documents_text=documents_text)
+                              documents_text=documents_text, vectors=VECTORS)
 
     answerable = {q["id"]: score(q["q"]) for q in ANSWERABLE if q["type"] != "crosslingual"}
     unanswerable = {q: score(q) for q in [s["q"] for s in UNANSWERABLE] + MORE_UNANSWERABLE}
@@ -112,20 +118,23 @@ def test_question_asking_for_a_number_the_passages_lack_abstains(question, retri
 def test_the_answer_type_check_is_what_abstains_on_the_party_branch_question(retriever, documents_text):
     question = "非公有制经济组织中有多少个党支部？"
     hits = retriever.search(question)
-    evidence = assess(question, hits, retriever.embedder, retriever.config, documents_text=documents_text)
+    evidence = assess(question, hits, retriever.embedder, retriever.config, documents_text=documents_text,
+                      vectors=VECTORS)
     assert evidence.score >= retriever.config.abstain_threshold, "the score alone would answer it"
     assert evidence.missing is ExpectedAnswer.NUMBER
-    answer = compose_answer(question, hits, retriever.embedder, retriever.config, documents_text=documents_text)
+    answer = compose_answer(question, hits, retriever.embedder, retriever.config, documents_text=documents_text,
+                            vectors=VECTORS)
     assert answer.abstained and answer.notes == [MISSING_ZH[ExpectedAnswer.NUMBER]]
     unchecked = retriever.config.replace(answer_type_check=False)
-    answer = compose_answer(question, hits, retriever.embedder, unchecked, documents_text=documents_text)
+    answer = compose_answer(question, hits, retriever.embedder, unchecked, documents_text=documents_text,
+                            vectors=VECTORS)
     assert not answer.abstained and answer.citations
 
 
 def test_seed_questions_ask_for_nothing_the_check_finds_missing(retriever, documents_text):
     for seed in ANSWERABLE:
         evidence = assess(seed["q"], retriever.search(seed["q"]), retriever.embedder, retriever.config,
-                          documents_text=documents_text)
+                          documents_text=documents_text, vectors=VECTORS)
         assert evidence.missing is None, seed["q"]
 
 
@@ -165,13 +174,6 @@ def test_fact_questions_get_a_short_answer_span(retriever, documents_text):
         assert any(expected in c.text for c in answer.citations)
 
 
-def test_list_questions_are_recognised():
-    assert is_list_question("组工干部还要具备哪些能力？")
-    assert is_list_question("要提倡哪三种工作法？")
-    assert is_list_question("What are the main problems?")
-    assert not is_list_question("党的代表大会提出了什么宏伟目标？")
-
-
 # --- hits built straight from the chunker (no index) -------------------------
 
 @pytest.fixture(scope="module")
@@ -188,7 +190,8 @@ def test_sentence_shared_by_overlapping_chunks_is_quoted_once(essay_chunks, retr
     hits = [Hit(first, 1.0, 1), Hit(second, 0.9, 2)]
     keys = [c.key for c in candidates(hits)]
     assert len(keys) == len(set(keys))
-    answer = compose_answer(shared, hits, retriever.embedder, retriever.config, documents_text=lambda p: doc.text)
+    answer = compose_answer(shared, hits, retriever.embedder, retriever.config, documents_text=lambda p: doc.text,
+                            vectors=VECTORS)
     assert answer.answer.count(shared.rstrip("。;；")) == 1
     assert len({(c.doc, c.start) for c in answer.citations}) == len(answer.citations)
 

@@ -1,0 +1,180 @@
+"""How well each sentence of the retrieved passages answers a question: the
+scores an extractive answer chooses its quotes by, and the one number it
+abstains on.
+
+Scoring a sentence (a "unit": a sentence, or a clause of a long one cut at a
+semicolon, see :mod:`rag.answer.units`):
+
+    evidence = cosine(query, unit) + answer_lexical_weight * recall(question terms, unit)
+               (+ answer_crosslingual_bonus instead, for a unit in another script)
+    score    = evidence + answer_rank_weight / hit rank
+
+The cosine (e5, ``query:``/``passage:`` prefixes) finds paraphrases and
+translations; the lexical recall (CJK character bigrams of the question's
+content words found in the unit, :mod:`lang.terms`) rewards the sentence
+that names what was asked. :func:`evidence_score` — the best evidence over
+all units — is the one number compared with ``abstain_threshold``.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Callable, Sequence
+
+import numpy as np
+
+from lang.scripts import is_chinese
+from lang.terms import recall, terms
+from rag.answer.about_document import answers_field, asked_field, front_matter_lines
+from rag.answer.units import units
+from rag.config import Config
+from rag.models.embedder import Embedder
+from rag.records import Hit
+from ingest.records import Sentence
+
+# A document's full text by its path, when the caller has the documents.
+DocumentsText = Callable[[str], str]
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A unit of a retrieved passage, with the hit it came from."""
+
+    unit: Sentence
+    hit: Hit
+
+    @property
+    def key(self) -> tuple[str, int]:
+        return (self.hit.chunk.doc, self.unit.start)
+
+
+@dataclass(frozen=True)
+class ScoredUnit:
+    """A candidate unit and how well it answers the question."""
+
+    candidate: Candidate
+    cosine: float
+    lexical: float
+    evidence: float
+    score: float
+
+    @property
+    def unit(self) -> Sentence:
+        return self.candidate.unit
+
+    @property
+    def hit(self) -> Hit:
+        return self.candidate.hit
+
+
+class SentenceVectors:
+    """Passage vectors of sentences seen before, least recently used first
+    out: the same passages come back question after question, and embedding
+    their sentences is most of the time an extractive answer takes.
+
+    Owned by whoever answers many questions (the engine, a benchmark run) and
+    passed to each call; vectors are keyed by the embedder that made them,
+    so one cache may serve several embedders. ``capacity`` sentences are
+    kept (the sentences of the current call always are)."""
+
+    def __init__(self, capacity: int) -> None:
+        self.capacity = capacity
+        self._vectors: OrderedDict[tuple[str, str, str], np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self._vectors)
+
+    def passages(self, embedder: Embedder, texts: list[str]) -> np.ndarray:
+        """The passage vectors of ``texts`` (one row each), embedding only
+        the texts not seen before."""
+        keys = [(embedder.name, embedder.passage_prefix, t) for t in texts]
+        with self._lock:
+            missing = list(dict.fromkeys(k[2] for k in keys if k not in self._vectors))
+        fresh = embedder.embed_passages(missing) if missing else None
+        with self._lock:
+            for text, vector in zip(missing, fresh if fresh is not None else []):
+                self._vectors[(embedder.name, embedder.passage_prefix, text)] = vector
+            out = (np.stack([self._vectors[k] for k in keys]) if keys
+                   else np.zeros((0, embedder.dim), np.float32))
+            for k in keys:
+                if k in self._vectors:
+                    self._vectors.move_to_end(k)
+            while len(self._vectors) > max(self.capacity, len(set(keys))):
+                self._vectors.popitem(last=False)
+        return out
+
+
+def candidates(hits: Sequence[Hit]) -> list[Candidate]:
+    """Every unit of every hit, once: chunks overlap by a sentence, so the
+    same unit (same document, same start) is kept from its best-ranked hit."""
+    seen: dict[tuple[str, int], Candidate] = {}
+    for hit in sorted(hits, key=lambda h: h.rank):
+        for unit in units(hit.chunk.text, hit.chunk.start):
+            candidate = Candidate(unit, hit)
+            seen.setdefault(candidate.key, candidate)
+    return list(seen.values())
+
+
+def front_matter_candidates(hits: Sequence[Hit], documents_text: DocumentsText) -> list[Candidate]:
+    """The front-matter lines (title, date, …) of each retrieved document,
+    credited to the document's best-ranked hit."""
+    out: list[Candidate] = []
+    done: set[str] = set()
+    for hit in sorted(hits, key=lambda h: h.rank):
+        doc = hit.chunk.doc
+        if doc in done:
+            continue
+        done.add(doc)
+        out.extend(Candidate(line, hit) for line in front_matter_lines(documents_text(doc), hit.chunk.title))
+    return out
+
+
+def score_units(question: str, hits: Sequence[Hit], embedder: Embedder, config: Config, *,
+                documents_text: DocumentsText | None = None,
+                vectors: SentenceVectors | None = None) -> list[ScoredUnit]:
+    """Each candidate unit scored against the question (see module docstring).
+
+    A unit in another script than the question (an English question, a
+    Chinese passage) can share no terms with it, so instead of the lexical
+    term it gets ``answer_crosslingual_bonus``. For a question about the
+    document itself, a line stating the asked-for field counts as a full
+    lexical match. ``vectors`` remembers sentence vectors across calls
+    (without it, this call's sentences are embedded afresh).
+    """
+    pool = candidates(hits)
+    field_asked = asked_field(question)
+    if field_asked and documents_text is not None:
+        seen = {c.key for c in pool}
+        pool += [c for c in front_matter_candidates(hits, documents_text) if c.key not in seen]
+    if not pool:
+        return []
+    query = embedder.embed_queries([question])[0]
+    cache = vectors if vectors is not None else SentenceVectors(0)
+    cosines = cache.passages(embedder, [c.unit.text for c in pool]) @ query
+    asked = terms(question, question=True)
+    chinese_question = is_chinese(question)
+    out = []
+    for candidate, cosine in zip(pool, cosines):
+        text = candidate.unit.text
+        if field_asked and answers_field(text, field_asked, candidate.hit.chunk.title):
+            lexical, bonus = 1.0, config.answer_lexical_weight
+        elif is_chinese(text) != chinese_question:
+            lexical, bonus = 0.0, config.answer_crosslingual_bonus
+        else:
+            lexical = recall(asked, terms(text))
+            bonus = config.answer_lexical_weight * lexical
+        evidence = float(cosine) + bonus
+        score = evidence + config.answer_rank_weight / max(candidate.hit.rank, 1)
+        out.append(ScoredUnit(candidate, float(cosine), lexical, evidence, score))
+    return out
+
+
+def evidence_score(question: str, hits: list[Hit], embedder: Embedder, config: Config, *,
+                   documents_text: DocumentsText | None = None, vectors: SentenceVectors | None = None) -> float:
+    """How well the best unit of ``hits`` answers ``question``: the number
+    compared with ``abstain_threshold`` (for calibration)."""
+    scored = score_units(question, hits, embedder, config, documents_text=documents_text, vectors=vectors)
+    return max((s.evidence for s in scored), default=0.0)

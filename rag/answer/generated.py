@@ -1,0 +1,89 @@
+"""An LLM's reply to an :class:`~rag.records.Answer`: the same bookkeeping
+an extractive answer does by construction.
+
+The reply cites passages by their number in the prompt (passage ``n`` =
+``hits[n-1]``). Its statements are verified against the passages they cite
+(:mod:`rag.answer.verify`), its markers renumbered 1.. in order of
+appearance, and each cited passage becomes one citation quoting its
+sentence that best supports what was said. Markers that name no passage are
+dropped, and notes say what failed.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+
+from ingest.records import Sentence
+from lang.citations import MARKER, marker_numbers
+from lang.terms import recall, terms
+from rag.answer.evidence import SentenceVectors, evidence_score
+from rag.answer.units import units
+from rag.answer.verify import is_trivial, passage_texts, split_statements, verify_statements
+from rag.config import Config
+from rag.models.embedder import Embedder
+from rag.records import Answer, Citation, Hit, Statement
+
+
+def answer_from_generated(question: str, text: str, hits: list[Hit], embedder: Embedder, config: Config, *,
+                          vectors: SentenceVectors | None = None) -> Answer:
+    """The :class:`Answer` for an LLM's reply to :func:`rag.models.generate.build_prompt`
+    (passage ``n`` = ``hits[n-1]``): statements verified against the passages
+    they cite, markers renumbered 1.. in order of appearance, one citation per
+    cited passage (its best-supporting sentence, else the whole passage),
+    markers that name no passage dropped, and a note for what fails."""
+    texts = passage_texts(hits)
+    statements = split_statements(text, known=texts.keys())
+    statements = verify_statements(statements, texts, embedder, config)
+    confidence = evidence_score(question, hits, embedder, config, vectors=vectors)
+    notes: list[str] = []
+    order: dict[int, int] = {}
+    for s in statements:
+        for n in s.citations:
+            order.setdefault(n, len(order) + 1)
+    citations = [_passage_citation(order[n], hits[n - 1], [s for s in statements if n in s.citations])
+                 for n in order]
+    renumbered = [replace(s, citations=tuple(order[n] for n in s.citations),
+                          supporting=tuple(order[n] for n in s.supporting)) for s in statements]
+    answer_text = _renumber_markers(text, order)
+    dangling = sorted({n for s in statements for n in s.dangling})
+    if dangling:
+        notes.append("removed citation markers that name no passage: " + ", ".join(f"[{n}]" for n in dangling))
+    failing = [s for s in renumbered if s.supported is False]
+    if failing:
+        notes.append(f"{len(failing)} of {len(renumbered)} statements are not supported by the passages they cite")
+    backed = any(s.citations and s.supported for s in renumbered)
+    # The model said the passages hold no answer, or the evidence is weak
+    # and nothing it says is backed by a passage.
+    declined = bool(renumbered) and all(not s.citations and is_trivial(s.text) for s in renumbered)
+    abstained = declined or (confidence < config.abstain_threshold and not backed)
+    return Answer(question=question, answer=answer_text, abstained=abstained, citations=citations, hits=list(hits),
+                  statements=renumbered, notes=notes, confidence=confidence)
+
+
+def _passage_citation(n: int, hit: Hit, statements: list[Statement]) -> Citation:
+    """Cite the passage's unit that best matches the supported statements
+    citing it; else (none supported, or supported only across scripts) the
+    whole passage."""
+    chunk = hit.chunk
+    claims = [terms(s.text) for s in statements if s.supported]
+    best: tuple[float, Sentence | None] = (0.0, None)
+    for unit in units(chunk.text, chunk.start):
+        unit_terms = terms(unit.text)
+        score = max((recall(c, unit_terms) for c in claims), default=0.0)
+        if score > best[0]:
+            best = (score, unit)
+    unit = best[1]
+    start, end, quoted = (unit.start, unit.end, unit.text) if unit else (chunk.start, chunk.end, chunk.text)
+    return Citation(n=n, doc=chunk.doc, title=chunk.title, section=chunk.section, start=start, end=end,
+                    text=quoted, chunk_id=chunk.id, page=chunk.page, score=round(float(hit.score), 6))
+
+
+def _renumber_markers(text: str, order: dict[int, int]) -> str:
+    """Markers rewritten to the citation numbers (``[3, 1]`` -> ``[1][2]``
+    for passages cited first as 3, then 1); unknown numbers removed."""
+    def rewrite(m: re.Match[str]) -> str:
+        kept = [order[n] for n in marker_numbers(m) if n in order]
+        return "".join(f"[{k}]" for k in dict.fromkeys(kept))
+
+    return MARKER.sub(rewrite, text)
