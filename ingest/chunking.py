@@ -393,6 +393,7 @@ def chunk_document(doc: Document, chunk_size: int, overlap: int, first_id: int =
     """Pack the body sentences of ``doc`` into chunks of about ``chunk_size``
     characters, repeating ``overlap`` trailing sentences of a chunk at the
     start of the next one in the same section. Ids run from ``first_id``.
+    (The sizes have no defaults here: ``rag.config.Config`` holds them.)
 
     Sentences are never cut unless longer than twice ``chunk_size`` (then at
     commas, else hard). A heading is the first unit of its section's first

@@ -38,10 +38,11 @@ import numpy as np
 
 from lang.scripts import IDEOGRAPHS
 from lang.stopwords import STOPWORDS
+from rag.config import Tokenizer
+
 if TYPE_CHECKING:
     import bm25s
 
-MODES = ("jieba", "bigram")
 
 # Bump whenever tokenize() would cut the same text differently (stopwords,
 # regexes, jieba options): an index built by another version is then refused
@@ -115,19 +116,15 @@ def _bigram_run(run: str) -> tuple[str, ...]:
     return tuple(run) + tuple(run[i:i + 2] for i in range(len(run) - 1))
 
 
-def tokenize(text: str, mode: str = "jieba") -> list[str]:
+def tokenize(text: str, mode: Tokenizer | str) -> list[str]:
     """The BM25 terms of ``text``, in order (repeats kept: they are term counts).
 
-    ``mode`` is "jieba" (jieba search mode on CJK runs) or "bigram" (CJK
-    character unigrams and bigrams). Latin letters and digits become plain word
-    tokens; punctuation, whitespace and :data:`STOPWORDS` are dropped.
+    ``mode``: ``Tokenizer.JIEBA`` (jieba search mode on CJK runs) or
+    ``Tokenizer.BIGRAM`` (CJK character unigrams and bigrams). Latin letters
+    and digits become plain word tokens; punctuation, whitespace and
+    :data:`STOPWORDS` are dropped.
     """
-    if mode == "jieba":
-        cut_han = _jieba_run
-    elif mode == "bigram":
-        cut_han = _bigram_run
-    else:
-        raise ValueError(f"unknown lexical tokenizer {mode!r}: use one of {', '.join(MODES)}")
+    cut_han = _jieba_run if _mode(mode) is Tokenizer.JIEBA else _bigram_run
     normal = unicodedata.normalize("NFKC", text).lower()
     tokens: list[str] = []
     for match in _RUN.finditer(normal):
@@ -139,15 +136,22 @@ def tokenize(text: str, mode: str = "jieba") -> list[str]:
     return tokens
 
 
-def tokenize_many(texts: Iterable[str], mode: str = "jieba") -> list[list[str]]:
+def tokenize_many(texts: Iterable[str], mode: Tokenizer | str) -> list[list[str]]:
     """:func:`tokenize` over many texts, for building an index.
 
     jieba's dictionary is loaded once up front and clauses seen before are
     served from cache, so ~10k passages take seconds.
     """
-    if mode == "jieba":
+    if _mode(mode) is Tokenizer.JIEBA:
         _jieba()
     return [tokenize(text, mode) for text in texts]
+
+
+def _mode(mode: Tokenizer | str) -> Tokenizer:
+    try:
+        return Tokenizer(mode)
+    except ValueError:
+        raise ValueError(f"unknown lexical tokenizer {mode!r}: use one of {', '.join(Tokenizer)}") from None
 
 
 # --- index ---------------------------------------------------------------
@@ -169,7 +173,7 @@ def _bm25s():
 class LexicalIndex:
     """A BM25 index over a fixed list of texts; rows are their positions."""
 
-    def __init__(self, bm25: "bm25s.BM25", mode: str, size: int) -> None:
+    def __init__(self, bm25: "bm25s.BM25", mode: Tokenizer, size: int) -> None:
         # Use build() or load(); this only wraps a ready bm25s.BM25.
         self._bm25 = bm25
         self._vocab: dict[str, int] = bm25.vocab_dict
@@ -177,7 +181,7 @@ class LexicalIndex:
         self._size = size
 
     @classmethod
-    def build(cls, texts: Sequence[str], mode: str = "jieba") -> "LexicalIndex":
+    def build(cls, texts: Sequence[str], mode: Tokenizer | str) -> "LexicalIndex":
         """Tokenize ``texts`` (in one batch) and build their BM25 index."""
         bm25s = _bm25s()
         corpus_tokens = tokenize_many(texts, mode)
@@ -189,7 +193,7 @@ class LexicalIndex:
             # No empty-token entry: we drop unknown query terms ourselves and
             # never call bm25s' retrieve(), which is what that entry is for.
             bm25.index(corpus_tokens, create_empty_token=False, show_progress=False)
-        return cls(bm25, mode, len(texts))
+        return cls(bm25, _mode(mode), len(texts))
 
     def __len__(self) -> int:
         return self._size
@@ -234,7 +238,7 @@ class LexicalIndex:
             "format": FORMAT_VERSION,
             "mode": self.mode,
             "tokenizer_version": TOKENIZER_VERSION,
-            "jieba": _jieba_version() if self.mode == "jieba" else None,
+            "jieba": _jieba_version() if self.mode is Tokenizer.JIEBA else None,
             "documents": self._size,
             "vocabulary": len(self._vocab),
             "bm25": {"method": self._bm25.method, "k1": self._bm25.k1, "b": self._bm25.b},
@@ -265,15 +269,16 @@ class LexicalIndex:
             versions = (meta["format"], meta["tokenizer_version"])
         except (ValueError, KeyError, TypeError) as exc:
             raise LexicalIndexError(f"lexical index {folder}: unreadable {META_FILE} ({exc})") from exc
-        if saved_mode not in MODES:
+        if saved_mode not in set(Tokenizer):
             raise LexicalIndexError(f"lexical index {folder}: unknown tokenizer mode {saved_mode!r}")
+        saved_mode = Tokenizer(saved_mode)
         if mode is not None and mode != saved_mode:
             raise LexicalIndexError(f"lexical index {folder} was built with tokenizer {saved_mode!r}, "
                                     f"not {mode!r}: rebuild the index")
         if versions != (FORMAT_VERSION, TOKENIZER_VERSION):
             raise LexicalIndexError(f"lexical index {folder} has format/tokenizer version {versions}, this code "
                                     f"{(FORMAT_VERSION, TOKENIZER_VERSION)}: rebuild the index")
-        if saved_mode == "jieba" and meta.get("jieba") != _jieba_version():
+        if saved_mode is Tokenizer.JIEBA and meta.get("jieba") != _jieba_version():
             raise LexicalIndexError(f"lexical index {folder} was cut with jieba {meta.get('jieba')}, "
                                     f"installed is {_jieba_version()}: rebuild the index")
         try:

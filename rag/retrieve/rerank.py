@@ -53,7 +53,7 @@ from rag.config import Config
 from rag.retrieve.fusion import FusedCandidate
 
 if TYPE_CHECKING:
-    from rag.models.embedder import Embedder
+    from rag.models.embedder import TextEmbedder
     from rag.index.store import IndexStore
 
 @dataclass(frozen=True)
@@ -141,7 +141,7 @@ def signals(question: str, query_vector: np.ndarray, rows: list[int], store: "In
 
 
 def rerank(question: str, query_vector: np.ndarray | None, fused: list[FusedCandidate], store: "IndexStore",
-           embedder: "Embedder", config: Config, *, match_text: str | None = None) -> list[FusedCandidate]:
+           embedder: TextEmbedder, config: Config, *, match_text: str | None = None) -> list[FusedCandidate]:
     """``fused`` with its best ``rerank_depth`` candidates re-ordered by
     their rerank score (see the module docstring); the rest follow in fused
     order. Each re-ordered candidate's ``score`` becomes its rerank score.

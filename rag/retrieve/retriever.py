@@ -22,7 +22,7 @@ import numpy as np
 from lang.scripts import IDEOGRAPH
 from rag.config import Config, Fusion
 from rag.index.store import IndexStore
-from rag.models.embedder import Embedder
+from rag.models.embedder import TextEmbedder
 from rag.records import Hit
 from rag.retrieve.crosslingual import translate
 from rag.retrieve.fusion import Candidate, FusedCandidate, fuse
@@ -32,7 +32,7 @@ from rag.retrieve.rerank import rerank as rerank_candidates
 class Retriever:
     """Searches one loaded index with one embedder."""
 
-    def __init__(self, store: IndexStore, embedder: Embedder, config: Config) -> None:
+    def __init__(self, store: IndexStore, embedder: TextEmbedder, config: Config) -> None:
         self.store = store
         self.embedder = embedder
         self.config = config
