@@ -119,9 +119,7 @@ def _print_answer(answer: Answer, as_json: bool) -> None:
 def _status(engine: Engine, as_json: bool) -> int:
     status = engine.status()
     if as_json:
-        from dataclasses import asdict
-
-        print(json.dumps(asdict(status), ensure_ascii=False))
+        print(json.dumps(status.to_json(), ensure_ascii=False))
     elif status.ready:
         print(f"{status.documents} documents, {status.chunks} chunks, built {status.built_at} "
               f"with {status.embedder}")

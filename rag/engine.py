@@ -18,9 +18,10 @@ import re
 import shutil
 import threading
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Iterator, Sequence
+from types import MappingProxyType
+from typing import Any, Iterator, Mapping, Sequence
 
 from rag.index.build import BuildProgress, BuildReport, ProgressFn, build_index, corpus_changes
 from ingest.loaders import SUPPORTED_SUFFIXES, discover
@@ -30,6 +31,8 @@ from rag.models.embedder import Embedder
 from rag.records import Answer, Hit
 from rag.retrieve.retriever import Retriever
 from rag.index.store import IndexMismatch, IndexProblem, IndexStore, read_manifest
+from rag.index.build import BuildError  # noqa: F401  (what rebuild raises: shells catch it from here)
+from ingest.records import Chunk, Document
 from lang.scripts import CJK_PUNCTUATION, IDEOGRAPHS
 from rag.answer.evidence import SentenceVectors
 
@@ -52,6 +55,10 @@ class IndexStatus:
     message: str = ""                               # what is wrong, and what to do
     changed: tuple[str, ...] = ()                   # corpus files changed since the build
 
+    def to_json(self) -> dict[str, Any]:
+        """The fields as JSON (``python -m rag status --json``, the UI's /status)."""
+        return asdict(self)
+
 
 @dataclass(frozen=True)
 class DocumentStatus:
@@ -65,6 +72,22 @@ class DocumentStatus:
     indexed_at: str
     status: str              # "indexed" | "changed" | "new" | "failed" | "removed"
     reason: str = ""
+
+
+@dataclass(frozen=True, eq=False)
+class IndexContents:
+    """What the serving index holds, read-only: the documents (their text)
+    and the chunks cut from them.
+
+    A shell shows a cited passage with the text around it and its whole
+    section, and suggests questions from the sections' headings; it reads
+    them here. ``version`` names the loaded index version, which never
+    changes once published: what a shell derives from the contents may be
+    cached under it."""
+
+    version: str
+    documents: Mapping[str, Document]
+    chunks: Sequence[Chunk]
 
 
 @dataclass(frozen=True)
@@ -163,6 +186,12 @@ class Engine:
                            embedder=m.embedder, message=message,
                            changed=tuple(corpus_changes(self.config, m)))
 
+    def contents(self) -> IndexContents:
+        """The documents and chunks of the serving index (loading it on first
+        use); raises :class:`IndexProblem` when there is none, as search does."""
+        store = self.retriever().store
+        return IndexContents(str(store.folder), MappingProxyType(store.documents), store.chunks)
+
     def rebuild(self, full: bool = False, progress: ProgressFn | None = None) -> BuildReport:
         """Build (incrementally unless ``full``), publish, and start serving
         the new index. On failure the old index keeps serving and the
@@ -188,6 +217,11 @@ class Engine:
         return None
 
     # --- documents -------------------------------------------------------
+
+    @property
+    def upload_suffixes(self) -> list[str]:
+        """The file types :meth:`add_file` accepts: those the loaders read."""
+        return sorted(SUPPORTED_SUFFIXES)
 
     def documents(self) -> list[DocumentStatus]:
         """The corpus and the index side by side, one row per file."""

@@ -7,6 +7,10 @@ that a typo fails a test instead of showing a blank label.
 
 from __future__ import annotations
 
+from typing import Any, Callable
+
+from ui.updates import Change
+
 LANGUAGES = ("zh", "en")
 DEFAULT_LANGUAGE = "zh"
 
@@ -145,3 +149,30 @@ def pick_language(preferred: str | None, browser: str | None = None) -> str:
     if browser:
         return "zh" if browser.strip().lower().startswith("zh") else "en"
     return DEFAULT_LANGUAGE
+
+
+class Labels:
+    """The texts of the page that follow the interface language: each one a
+    component's property (its label, placeholder, value, choices) and the
+    string key, or a function of the language, that makes it.
+
+    The layout registers them as it makes the components; a language change
+    sends :meth:`changes` to :attr:`components`, in the same order.
+    """
+
+    def __init__(self) -> None:
+        self._entries: list[tuple[Any, str, str | Callable[[str], Any]]] = []
+
+    def add(self, component: Any, prop: str, key: str | Callable[[str], Any]) -> Any:
+        """Register ``component``'s ``prop`` as ``key`` in the current language; returns the component."""
+        if not callable(key):
+            t(key)          # a typo fails when the page is made, not when the language changes
+        self._entries.append((component, prop, key))
+        return component
+
+    @property
+    def components(self) -> list[Any]:
+        return [component for component, _, _ in self._entries]
+
+    def changes(self, lang: str) -> list[Change]:
+        return [Change(**{prop: key(lang) if callable(key) else t(key, lang)}) for _, prop, key in self._entries]

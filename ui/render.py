@@ -9,7 +9,7 @@ Element ids: the passage cited as ``[n]`` in the answer to question ``turn``
 is ``#src-<turn>-<n>``; a retrieved passage that was not cited is
 ``#src-<turn>-h<rank>``. A marker ``[n]`` in an answer is an
 ``<a class="cite" href="#src-<turn>-<n>">``; the page's script
-(``CITE_SCRIPT`` in app.py) scrolls to and highlights its target on click.
+(``ui/assets/cite.js``) scrolls to and highlights its target on click.
 """
 
 from __future__ import annotations
@@ -163,9 +163,9 @@ class SourceContext:
         return cls(texts=texts, chunks=by_id, sections=runs)
 
     @classmethod
-    def from_store(cls, store) -> "SourceContext":
-        """From a loaded :class:`rag.store.IndexStore`."""
-        return cls.from_chunks({p: d.text for p, d in store.documents.items()}, store.chunks)
+    def from_contents(cls, contents) -> "SourceContext":
+        """From what the serving index holds (:meth:`rag.engine.Engine.contents`)."""
+        return cls.from_chunks({p: d.text for p, d in contents.documents.items()}, contents.chunks)
 
     def section_span(self, doc: str, offset: int) -> tuple[int, int, str] | None:
         runs = self.sections.get(doc) or []
@@ -420,7 +420,11 @@ def conversation_markdown(turns: Sequence[tuple[str, Answer | str]], lang: str, 
     return "\n".join(out).rstrip() + "\n"
 
 
-# --- status line and documents table ---------------------------------------
+# --- header, status line and documents table --------------------------------
+
+
+def render_header(lang: str) -> str:
+    return f'<div id="app-header"><h1>{esc(t("title", lang))}</h1><p>{esc(t("subtitle", lang))}</p></div>'
 
 
 def render_status(status, lang: str) -> str:

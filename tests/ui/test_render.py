@@ -405,13 +405,13 @@ def test_language_pick_prefers_saved_choice_then_browser():
                                            ("127.0.0.2", True), ("0.0.0.0", False), ("::", False),
                                            ("192.168.1.5", False), ("example.org", False)])
 def test_only_loopback_hosts_count_as_local(host, loopback):
-    from app import is_loopback
+    from ui.exposure import is_loopback
 
     assert is_loopback(host) is loopback
 
 
 def test_exposure_needs_auth_off_loopback():
-    from app import exposure_problem
+    from ui.exposure import exposure_problem
 
     assert exposure_problem("127.0.0.1", "") is None
     assert "--auth user:password" in exposure_problem("0.0.0.0", "")
