@@ -23,7 +23,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Iterator, Mapping, Sequence
 
-from rag.index.build import BuildProgress, BuildReport, ProgressFn, build_index, corpus_changes
+from rag.index.build import BuildProgress, BuildReport, FileHashes, ProgressFn, build_index, corpus_changes
 from ingest.loaders import SUPPORTED_SUFFIXES, discover
 from rag.config import Config
 from rag.records import Turn
@@ -31,10 +31,10 @@ from rag.models.embedder import Embedder
 from rag.records import Answer, Hit
 from rag.retrieve.retriever import Retriever
 from rag.index.store import IndexMismatch, IndexProblem, IndexStore, read_manifest
-from rag.index.build import BuildError  # noqa: F401  (what rebuild raises: shells catch it from here)
-from ingest.records import Chunk, Document
 from lang.scripts import CJK_PUNCTUATION, IDEOGRAPHS
 from rag.answer.evidence import SentenceVectors
+from rag.index.build import BuildError  # noqa: F401  (what rebuild raises: shells catch it from here)
+from ingest.records import Chunk, Document
 
 log = logging.getLogger(__name__)
 
@@ -107,6 +107,7 @@ class Engine:
         self._store: IndexStore | None = None
         self._retriever: Retriever | None = None
         self._load_error: IndexProblem | None = None
+        self._hashes = FileHashes()   # corpus file hashes, so status checks do not re-read the corpus
         # Sentence vectors of passages answered from before: they come back question after question.
         self._sentence_vectors = SentenceVectors(self.config.sentence_cache)
 
@@ -124,6 +125,7 @@ class Engine:
             raise ValueError(f"{sorted(index_bound & set(changes))} cannot change per request: rebuild instead")
         view = Engine(self.config.replace(**changes))
         view._lock = self._lock
+        view._hashes = self._hashes
         view._sentence_vectors = self._sentence_vectors
         retriever = self.retriever()
         view._store = retriever.store
@@ -184,7 +186,7 @@ class Engine:
         m = store.manifest
         return IndexStatus(ready=True, documents=len(m.documents), chunks=len(store.chunks), built_at=m.built_at,
                            embedder=m.embedder, message=message,
-                           changed=tuple(corpus_changes(self.config, m)))
+                           changed=tuple(corpus_changes(self.config, m, self._hashes)))
 
     def contents(self) -> IndexContents:
         """The documents and chunks of the serving index (loading it on first
@@ -212,7 +214,7 @@ class Engine:
         if manifest.mismatch(embedder.name, embedder.dim, self.config.chunker_settings(),
                              self.config.lexical_tokenizer):
             return self.rebuild(full=True, progress=progress)
-        if corpus_changes(self.config, manifest):
+        if corpus_changes(self.config, manifest, self._hashes):
             return self.rebuild(progress=progress)
         return None
 
@@ -231,7 +233,7 @@ class Engine:
             manifest = None
         indexed = {d.path: d for d in manifest.documents} if manifest else {}
         failed = {f.path: f.reason for f in manifest.failed} if manifest else {}
-        changed = set(corpus_changes(self.config, manifest))
+        changed = set(corpus_changes(self.config, manifest, self._hashes))
         rows = []
         on_disk = set()
         corpus = self.config.corpus_dir

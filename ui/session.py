@@ -124,5 +124,3 @@ class ProgressTracker:
             label += f" ({shown}/{p.total})"
         return self.last, label
 
-
-_STAGES = {"stage_load", "stage_embed", "stage_index", "stage_publish"}

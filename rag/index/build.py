@@ -85,6 +85,9 @@ class BuildProgress:
     file: str = ""
     chunks: int = 0
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "stage", Stage(self.stage))   # "load" is taken as Stage.LOAD
+
     @property
     def sentences(self) -> int:
         """Embed steps of a document: how many of ``total`` are its sentences."""
