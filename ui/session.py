@@ -14,15 +14,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from rag.config import AnswerMode, Config
 from rag.index.build import BuildProgress, Stage
-from rag.config import Config
 from ui.i18n import pick_language, t
 
 TOP_K_RANGE = (1, 20)
 
 
 def default_settings(config: Config) -> dict[str, Any]:
-    return {"top_k": config.top_k, "mode": "llm" if config.llm else "extractive", "llm": "",
+    return {"top_k": config.top_k, "mode": config.answer_mode.value, "llm": "",
             "llm_model": config.llm_model, "lang": ""}
 
 
@@ -38,8 +38,8 @@ def normalize_settings(settings: Any, config: Config, browser_language: str | No
         base["top_k"] = min(TOP_K_RANGE[1], max(TOP_K_RANGE[0], int(base["top_k"])))
     except (TypeError, ValueError):
         base["top_k"] = config.top_k
-    if base["mode"] not in ("extractive", "llm"):
-        base["mode"] = "extractive"
+    if base["mode"] not in set(AnswerMode):
+        base["mode"] = AnswerMode.EXTRACTIVE.value
     base["llm"] = str(base["llm"] or "").strip()
     base["llm_model"] = str(base["llm_model"] or "").strip()
     base["lang"] = pick_language(base.get("lang"), browser_language)
@@ -61,7 +61,7 @@ def overrides_for(settings: dict[str, Any], config: Config, allow_custom_endpoin
     top_k = settings.get("top_k", config.top_k)
     if top_k != config.top_k:
         changes["top_k"] = top_k
-    if settings.get("mode") == "llm":
+    if settings.get("mode") == AnswerMode.LLM:
         endpoint = settings.get("llm", "")
         if allow_custom_endpoint and endpoint and endpoint_allowed(endpoint):
             llm = endpoint

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Any
 
+from rag.config import AnswerMode
 from ui import render
 from ui.i18n import Labels, t
 from ui.page import Page
@@ -19,7 +20,7 @@ from ui.updates import KEEP
 
 def mode_choices(lang: str) -> list[tuple[str, str]]:
     """The answer modes as (label, value) pairs for the mode radio."""
-    return [(t("mode_extractive", lang), "extractive"), (t("mode_llm", lang), "llm")]
+    return [(t(f"mode_{mode}", lang), mode.value) for mode in AnswerMode]
 
 
 @dataclass
