@@ -338,7 +338,8 @@ class Engine:
     def _ask_llm(self, question: str, standalone: str, hits: list[Hit], history: Sequence[Turn],
                  notes: list[str]) -> Iterator[AnswerUpdate]:
         from rag.answer.generated import answer_from_generated
-        from rag.models.generate import build_prompt, make_generator
+        from rag.answer.prompt import build_prompt
+        from rag.models.generate import make_generator
 
         generator = make_generator(self.config)
         text = ""
