@@ -4,15 +4,15 @@ fixed CMRC 2018 trial slice and on the seed set."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
+import os
+import shutil
 
 import pytest
 
+import bench.retrieval
 from bench.datasets import EvalQuestion
-from bench.retrieval import (DATASETS, INDEXES_DIR, first_hit_rank, format_report, is_relevant, load_dataset, run,
-                             summarise)
-from conftest import PROJECT_ROOT
+from bench.retrieval import (DATASETS, INDEXES_DIR, first_hit_rank, format_report, index_folder, is_relevant,
+                             load_dataset, main, run, summarise)
 from rag.config import Config
 from ingest.records import Chunk
 
@@ -74,13 +74,46 @@ def test_the_translated_set_asks_trial_questions_in_english():
 
 
 @pytest.fixture(scope="module")
-def slice_report(tmp_path_factory):
+def bench_run(tmp_path_factory):
+    """``bench.retrieval.run`` with the default settings, its index folders and
+    its embedding cache in a temporary folder (never the repository's
+    bench/indexes/), shared by this module's runs."""
+    from bench.embed_cache import CachedEmbedder
+    from rag.models.embedder import Embedder
+
+    root = tmp_path_factory.mktemp("bench-indexes")
+    config = Config.from_env({})
+    embedder = CachedEmbedder(Embedder.from_config(config), root / ".cache" / "embeddings.sqlite")
+
+    def bench(dataset: str, config: Config = config, **options):
+        return run(dataset, config, embedder=embedder, indexes_dir=root, **options)
+
+    bench.root, bench.embedder = root, embedder
+    return bench
+
+
+@pytest.fixture(scope="module")
+def slice_report(bench_run):
     """The harness on the first 200 trial questions, over their paragraphs and
-    40 others, with the default settings (vectors from the benchmark cache)."""
-    return run("cmrc2018-trial", Config.from_env({}), limit=200, distractors=40,
-               indexes_dir=tmp_path_factory.mktemp("bench-indexes"))
+    40 others, with the default settings."""
+    return bench_run("cmrc2018-trial", limit=200, distractors=40)
 
 
+@pytest.fixture(scope="module")
+def seed_report(bench_run, essay_config):
+    """The harness on the seed set. Its corpus is the essay, so the index it
+    would build is the session's essay index: copied in, and reused."""
+    evalset, _ = load_dataset("seed-dev")
+    folder = index_folder("seed-dev", evalset, Config.from_env({}), bench_run.embedder.name, bench_run.root)
+    shutil.copytree(essay_config.index_dir, folder, ignore=shutil.ignore_patterns(".build.lock", ".staging"))
+    version = (folder / "CURRENT").read_text("utf-8")
+    report = bench_run("seed-dev")
+    assert report.index == str(folder)
+    assert (folder / "CURRENT").read_text("utf-8") == version, "the harness rebuilt the essay index it was given"
+    return report
+
+
+@pytest.mark.bench
 def test_harness_on_a_fixed_cmrc_trial_slice_clears_the_floor(slice_report):
     by_mode = {r.mode: r for r in slice_report.results}
     assert list(by_mode) == ["dense", "lexical", "fused (weighted)", "fused (weighted) + rerank"]
@@ -92,8 +125,9 @@ def test_harness_on_a_fixed_cmrc_trial_slice_clears_the_floor(slice_report):
     assert best.recall[1] >= by_mode["dense"].recall[1] and best.recall[1] >= by_mode["lexical"].recall[1]
 
 
-def test_harness_on_the_seed_set_clears_the_floor_with_every_type(tmp_path_factory):
-    report = run("seed-dev", Config.from_env({}), indexes_dir=tmp_path_factory.mktemp("bench-indexes"))
+@pytest.mark.bench
+def test_harness_on_the_seed_set_clears_the_floor_with_every_type(seed_report):
+    report = seed_report
     best = report.results[-1]
     assert report.unanswerable == 1 and best.questions == 11
     assert best.recall[1] >= SEED_FLOOR["R@1"], format_report(report)
@@ -102,13 +136,27 @@ def test_harness_on_the_seed_set_clears_the_floor_with_every_type(tmp_path_facto
     assert "| crosslingual | 1 |" in format_report(report)
 
 
-def test_the_command_line_prints_json(slice_report):
-    # The slice's index is in a temporary folder; the CLI run below reuses the
-    # seed index of bench/indexes/ (built on first use, then cached).
-    out = subprocess.run([sys.executable, "-m", "bench.retrieval", "--dataset", "seed-dev", "--json", "--quiet"],
-                         capture_output=True, text=True, cwd=PROJECT_ROOT, timeout=900)
-    assert out.returncode == 0, out.stderr
-    report = json.loads(out.stdout)
+@pytest.mark.bench
+def test_the_command_line_prints_json(bench_run, seed_report, monkeypatch, capsys):
+    # The command line's run, with the module's temporary folders: it reuses
+    # the seed index seed_report built, and prints the same figures as JSON.
+    for name in [n for n in os.environ if n.startswith("RAG_")]:
+        monkeypatch.delenv(name)
+    monkeypatch.setattr(bench.retrieval, "run", lambda dataset, config, **options: bench_run(dataset, config, **options))
+    assert main(["--dataset", "seed-dev", "--json", "--quiet"]) == 0
+    report = json.loads(capsys.readouterr().out)
     assert report["dataset"] == "seed-dev" and len(report["results"]) == 4
     assert set(report["results"][0]["recall"]) == {"1", "3", "5", "10"}
-    assert str(INDEXES_DIR.relative_to(PROJECT_ROOT)) in report["index"]
+    assert report["index"] == seed_report.index and report["index"].startswith(str(bench_run.root))
+    assert [r["recall"]["1"] for r in report["results"]] == [r.recall[1] for r in seed_report.results]
+    assert [r["mrr"] for r in report["results"]] == [r.mrr for r in seed_report.results]
+
+
+def test_indexes_live_in_bench_indexes_by_default_named_by_dataset_and_settings():
+    evalset, _ = load_dataset("seed-dev")
+    config = Config.from_env({})
+    folder = index_folder("seed-dev", evalset, config, "multilingual-e5-small")
+    assert folder.parent == INDEXES_DIR
+    assert folder.name.startswith(f"seed-dev-cs{config.chunk_size}-ov{config.chunk_overlap}-")
+    assert index_folder("seed-dev", evalset, config.replace(chunk_size=300), "multilingual-e5-small") != folder
+    assert index_folder("seed-dev", evalset, config, "another-embedder") != folder
