@@ -50,7 +50,7 @@ from typing import Sequence
 from bench.retrieval import DATASETS as RETRIEVAL_DATASETS
 from bench.retrieval import Progress
 from rag.config import PROJECT_ROOT, Config
-from rag.index.build import Step
+from rag.index.progress import Step
 from ingest.records import Document
 
 log = logging.getLogger(__name__)
@@ -66,7 +66,7 @@ SETTINGS = ["chunk_size", "chunk_overlap", "lexical_tokenizer", "embed_batch_siz
 
 @dataclass
 class RunResult:
-    """One timed build. ``seconds``: per :class:`rag.index.build.Step`;
+    """One timed build. ``seconds``: per :class:`rag.index.progress.Step`;
     ``*_staged``: vectors an interrupted earlier run had saved in ``.staging/``;
     ``embedded_per_second``: chunks + sentences embedded per second of the
     embed stage (None when nothing was embedded); ``terms_per_second`` the

@@ -120,7 +120,7 @@ def is_relevant(question: EvalQuestion, chunk: Chunk, dataset: str) -> bool:
             return False
         return any(start >= 0 and chunk.start < start + len(answer) and chunk.end > start
                    for answer, start in zip(question.answers, question.answer_starts))
-    from rag.index.build import passage_text
+    from rag.index.texts import passage_text
 
     return bool(question.evidence) and evidence_match(passage_text(chunk), question.evidence)
 
@@ -333,7 +333,7 @@ class Progress:
         return tick
 
     def build(self, step) -> None:
-        from rag.index.build import Stage
+        from rag.index.progress import Stage
 
         if step.stage is Stage.TERMS and step.total:
             self.note(f"term table: {step.done}/{step.total} new terms embedded")

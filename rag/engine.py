@@ -23,7 +23,9 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Iterator, Mapping, Sequence
 
-from rag.index.build import BuildProgress, BuildReport, FileHashes, ProgressFn, build_index, corpus_changes
+from rag.index.build import build_index
+from rag.index.changes import FileHashes, corpus_changes
+from rag.index.progress import BuildReport, ProgressFn
 from ingest.loaders import SUPPORTED_SUFFIXES, discover
 from rag.config import Config
 from rag.records import Turn

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from rag.config import AnswerMode, Config
-from rag.index.build import BuildProgress, Stage
+from rag.index.progress import BuildProgress, Stage
 from ui.i18n import pick_language, t
 
 TOP_K_RANGE = (1, 20)

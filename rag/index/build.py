@@ -1,7 +1,8 @@
-"""Corpus to index: load, chunk, embed, and publish a new index version.
+"""Corpus to index: load, chunk, embed, and publish a new index version
+(:func:`build_index`).
 
 Every chunk is embedded, and so is every sentence of every chunk (the
-sentence table of :class:`rag.store.SentenceTable`: the reranker and the
+sentence table of :class:`rag.index.store.SentenceTable`: the reranker and the
 answer module compare the question with single sentences, which would cost
 seconds per question to embed at query time).
 
@@ -9,7 +10,7 @@ Incremental: a document whose bytes (sha256) and whose chunker and embedder
 settings are unchanged keeps its chunks and vectors from the serving index.
 Resumable: vectors of each newly embedded document are saved to
 ``index/.staging/`` as soon as they exist, so a build that is interrupted
-re-embeds only what it had not finished. Atomic: the new version is written in
+re-embeds only what it had not finished (:mod:`rag.index.staging`). Atomic: the new version is written in
 full, then published with one ``os.replace`` (see :mod:`rag.index.store`); a build
 that fails at any point leaves the previous index serving.
 """
@@ -20,25 +21,26 @@ import fcntl
 import hashlib
 import json
 import logging
-import threading
 import time
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timezone
-from enum import StrEnum
 from pathlib import Path
-from typing import Callable, Iterator, Sequence
+from typing import Iterator, Sequence
 
 import numpy as np
 
-from ingest.chunking import chunk_document, split_sentences
+from ingest.chunking import chunk_document
 from ingest.loaders import LoadError, discover, load_document
-from rag.config import Config
-from rag.index.term_table import TermTable, corpus_terms, embed_terms, new_terms
-from rag.models.embedder import Embedder, TextEmbedder
 from ingest.records import Chunk, Document
-from rag.index.store import (FORMAT_VERSION, DocumentEntry, FailedEntry, IndexProblem, IndexStore, Manifest, SentenceTable,
-                       publish)
+from rag.config import Config
+from rag.index.progress import BuildProgress, BuildReport, BuildStats, ProgressFn, Stage, Step
+from rag.index.staging import Staging
+from rag.index.store import (FORMAT_VERSION, DocumentEntry, FailedEntry, IndexProblem, IndexStore, Manifest,
+                             SentenceTable, publish)
+from rag.index.term_table import TermTable, corpus_terms, embed_terms, new_terms
+from rag.index.texts import chunk_sentence_spans, passage_text, sentence_text
+from rag.models.embedder import Embedder, TextEmbedder
 
 log = logging.getLogger(__name__)
 
@@ -47,117 +49,6 @@ STAGING = ".staging"
 
 class BuildError(RuntimeError):
     """The build cannot go on; the message says what to do. Nothing was published."""
-
-
-class Stage(StrEnum):
-    """What a build is doing, as its progress reports it (in this order)."""
-
-    LOAD = "load"         # reading the corpus: done/total count files
-    EMBED = "embed"       # embedding one document: done/total count its chunks, then its sentences
-    INDEX = "index"       # a document is in: done/total count documents
-    TERMS = "terms"       # embedding the term table: done/total count its new terms
-    PUBLISH = "publish"   # writing and publishing the version: 0/1, then 1/1
-
-
-class Step(StrEnum):
-    """Where a build's time goes, as :class:`BuildStats` times it (see there)."""
-
-    EMBEDDER = "embedder"
-    LOAD = "load"
-    PREVIOUS = "previous"
-    CHUNK = "chunk"
-    EMBED = "embed"
-    REUSE = "reuse"
-    TERMS = "terms"
-    BM25 = "bm25"
-    WRITE = "write"
-
-
-@dataclass(frozen=True)
-class BuildProgress:
-    """One step of a build, for progress bars (see :class:`Stage` for what
-    ``done``/``total`` count). In ``Stage.EMBED`` the first ``chunks`` of a
-    document's ``total`` texts are its chunks, the rest its distinct sentences."""
-
-    stage: Stage
-    done: int
-    total: int
-    file: str = ""
-    chunks: int = 0
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "stage", Stage(self.stage))   # "load" is taken as Stage.LOAD
-
-    @property
-    def sentences(self) -> int:
-        """Embed steps of a document: how many of ``total`` are its sentences."""
-        return self.total - self.chunks if self.stage is Stage.EMBED else 0
-
-
-@dataclass
-class BuildStats:
-    """Where a build's time went, and what it embedded and what it reused
-    (``python -m bench.build`` reports it).
-
-    ``seconds[step]`` for each :class:`Step`: ``embedder`` loading the
-    embedder (0 when it is passed in or already loaded); ``load`` finding,
-    reading and parsing the corpus files (0 when documents are passed in);
-    ``previous`` opening the serving index whose vectors may be reused;
-    ``chunk`` chunking new or changed documents and splitting their chunks
-    into sentences; ``embed`` embedding those chunks and sentences (or reading
-    them back from ``.staging/``); ``reuse`` taking unchanged documents'
-    chunks and vectors from the serving index; ``terms`` collecting the corpus
-    terms and embedding the new ones; ``bm25`` tokenizing every passage and
-    building BM25; ``write`` the FAISS index, saving and publishing the version.
-
-    Counts: chunks; distinct sentence texts per document (a sentence repeated
-    by chunk overlap counts once, as it is embedded once); terms. ``staged``:
-    read from ``.staging/``, embedded by an interrupted earlier build.
-    """
-
-    seconds: dict[Step, float] = field(default_factory=lambda: dict.fromkeys(Step, 0.0))
-    chunks_embedded: int = 0
-    chunks_staged: int = 0
-    chunks_reused: int = 0
-    sentences_embedded: int = 0
-    sentences_staged: int = 0
-    sentences_reused: int = 0
-    terms_embedded: int = 0
-    terms_reused: int = 0
-
-    @contextmanager
-    def timing(self, step: Step) -> Iterator[None]:
-        """Add the time spent in the ``with`` block to ``seconds[step]``."""
-        started = time.perf_counter()
-        try:
-            yield
-        finally:
-            self.seconds[step] += time.perf_counter() - started
-
-
-@dataclass
-class BuildReport:
-    """What a build did."""
-
-    version: str
-    documents: int
-    chunks: int
-    embedded_documents: list[str] = field(default_factory=list)
-    reused_documents: list[str] = field(default_factory=list)
-    failed: list[FailedEntry] = field(default_factory=list)
-    seconds: float = 0.0
-    stats: BuildStats = field(default_factory=BuildStats)
-
-    def summary(self) -> str:
-        line = (f"indexed {self.documents} documents, {self.chunks} chunks "
-                f"({len(self.embedded_documents)} embedded, {len(self.reused_documents)} reused) "
-                f"in {self.seconds:.1f} s")
-        if self.failed:
-            line += f"; {len(self.failed)} skipped: " + "; ".join(f"{f.path}: {f.reason}" for f in self.failed)
-        return line
-
-
-ProgressFn = Callable[[BuildProgress], None]
 
 
 def build_index(config: Config, *, full: bool = False, documents: Sequence[Document] | None = None,
@@ -188,7 +79,7 @@ def build_index(config: Config, *, full: bool = False, documents: Sequence[Docum
             embedder = embedder or Embedder.from_config(config)
         with stats.timing(Step.PREVIOUS):
             previous = None if full else _reusable_store(config, embedder)
-        staging = _Staging(config.index_dir / STAGING, _settings_key(config, embedder))
+        staging = Staging(config.index_dir / STAGING, _settings_key(config, embedder))
 
         chunks: list[Chunk] = []
         vectors: list[np.ndarray] = []
@@ -239,26 +130,6 @@ def build_index(config: Config, *, full: bool = False, documents: Sequence[Docum
         report.chunks = len(chunks)
         report.seconds = time.perf_counter() - started
         return report
-
-
-def corpus_changes(config: Config, manifest: Manifest | None, hashes: FileHashes | None = None) -> list[str]:
-    """Paths of corpus files that are new, changed or gone since ``manifest``
-    (cheap: hashes bytes, does not parse; ``hashes`` remembers them between
-    calls). Empty when the index is current."""
-    hashes = hashes or FileHashes()
-    indexed = {d.path: d.sha256 for d in manifest.documents} if manifest else {}
-    failed = {f.path for f in manifest.failed} if manifest else set()
-    changes = []
-    seen = set()
-    for path in discover(config.corpus_dir) if config.corpus_dir.is_dir() else []:
-        rel = path.relative_to(config.corpus_dir).as_posix()
-        seen.add(rel)
-        if rel in failed:
-            continue
-        if indexed.get(rel) != hashes.sha256(path):
-            changes.append(rel)
-    changes.extend(sorted(set(indexed) - seen))
-    return changes
 
 
 # --- steps ---------------------------------------------------------------
@@ -324,7 +195,7 @@ def _reuse(store: IndexStore, path: str, first_id: int) -> _DocumentPart:
     return _DocumentPart(chunks, store.vectors[rows], spans, store.sentences.vectors[sentence_rows])
 
 
-def _embed_document(doc: Document, config: Config, first_id: int, embedder: TextEmbedder, staging: "_Staging",
+def _embed_document(doc: Document, config: Config, first_id: int, embedder: TextEmbedder, staging: Staging,
                     stats: BuildStats, report_progress: ProgressFn) -> _DocumentPart:
     """Chunk a document and embed its chunks and sentences (one call, so a
     crash loses at most this document), or take them from an interrupted
@@ -358,33 +229,6 @@ def _embed_document(doc: Document, config: Config, first_id: int, embedder: Text
 def _distinct_sentences(doc: Document, spans: list[list[tuple[int, int]]]) -> int:
     """How many distinct sentence texts ``spans`` hold (what embedding them costs)."""
     return len({doc.text[a:b] for chunk_spans in spans for a, b in chunk_spans})
-
-
-def chunk_sentence_spans(doc: Document, chunk: Chunk) -> list[tuple[int, int]]:
-    """``(start, end)`` of each sentence of ``chunk`` (document offsets); a
-    chunk that the sentence splitter leaves empty-handed is one sentence."""
-    spans = [(s.start, s.end) for s in split_sentences(doc.text, chunk.start, chunk.end)]
-    return spans or [(chunk.start, chunk.end)]
-
-
-def passage_text(chunk: Chunk) -> str:
-    """What is embedded and BM25-indexed for a chunk: its document's title
-    and its section path, then its text (the embedder adds its prefix).
-
-    A chunk from the middle of a document rarely names what it is about
-    ("it was founded in 1940"); the title and section put that back, so a
-    question naming the subject finds every part of the document, and the
-    question's other words decide between the parts. Measured on CMRC 2018
-    trial (chunk-level R@1): BM25 0.879 -> 0.905.
-    """
-    return "\n".join(part for part in (chunk.title, chunk.section, chunk.text) if part)
-
-
-def sentence_text(chunk: Chunk, sentence: str) -> str:
-    """What is embedded for a sentence of ``chunk``: the title, then the
-    sentence. Measured on CMRC 2018 trial, ranking chunks by their best
-    sentence cosine: R@1 0.889 without the title, 0.929 with it."""
-    return f"{chunk.title}：{sentence}" if chunk.title else sentence
 
 
 def _renumber(chunk: Chunk, new_id: int) -> Chunk:
@@ -435,32 +279,6 @@ def _write_version(config: Config, embedder: TextEmbedder, documents: Sequence[D
     return folder
 
 
-class _Staging:
-    """Per-document vectors of an unfinished build, keyed by settings + sha:
-    the document's chunk vectors, then its distinct sentences' vectors."""
-
-    def __init__(self, folder: Path, settings_key: str) -> None:
-        self.folder = folder / settings_key
-
-    def get(self, sha256: str) -> np.ndarray | None:
-        path = self.folder / f"{sha256}.npy"
-        try:
-            return np.load(path) if path.exists() else None
-        except (OSError, ValueError):
-            return None  # a half-written cache file is just re-embedded
-
-    def put(self, sha256: str, vectors: np.ndarray) -> None:
-        self.folder.mkdir(parents=True, exist_ok=True)
-        tmp = self.folder / f"{sha256}.tmp.npy"
-        np.save(tmp, vectors)
-        tmp.replace(self.folder / f"{sha256}.npy")
-
-    def clear(self) -> None:
-        import shutil
-
-        shutil.rmtree(self.folder.parent, ignore_errors=True)
-
-
 def _settings_key(config: Config, embedder: TextEmbedder) -> str:
     settings = {"embedder": embedder.name, "prefix": config.passage_prefix, "format": FORMAT_VERSION,
                 **config.chunker_settings()}
@@ -479,41 +297,6 @@ def _build_lock(index_dir: Path) -> Iterator[None]:
             yield
         finally:
             fcntl.flock(fh, fcntl.LOCK_UN)
-
-
-class FileHashes:
-    """sha256 of corpus files, remembered by path with the size and mtime
-    each was computed for.
-
-    The UI asks for the corpus status after every action, and re-reading every
-    file each time grows with the corpus; the engine keeps one of these for its
-    life. One entry per path, so edits do not pile up entries. File timestamps
-    tick coarsely (a few ms), so a file written just now could be rewritten
-    with the same size and mtime: like git's "racy" check, only files untouched
-    for ``min_age_ns`` are remembered.
-    """
-
-    def __init__(self, min_age_ns: int = 2_000_000_000) -> None:
-        self.min_age_ns = min_age_ns
-        self._memo: dict[str, tuple[int, int, str]] = {}
-        self._lock = threading.Lock()
-
-    def sha256(self, path: Path) -> str:
-        stat = path.stat()
-        key = str(path.resolve())
-        with self._lock:
-            size, mtime, value = self._memo.get(key, (-1, -1, ""))
-        if (size, mtime) == (stat.st_size, stat.st_mtime_ns):
-            return value
-        digest = hashlib.sha256()
-        with path.open("rb") as fh:
-            for block in iter(lambda: fh.read(1 << 20), b""):
-                digest.update(block)
-        value = digest.hexdigest()
-        if time.time_ns() - stat.st_mtime_ns > self.min_age_ns:
-            with self._lock:
-                self._memo[key] = (stat.st_size, stat.st_mtime_ns, value)
-        return value
 
 
 def _now() -> str:

@@ -10,7 +10,7 @@ import pytest
 from bench.build import APPENDED, TABLE_STAGES, format_report, main, run
 from conftest import make_config
 from fakes import FakeEmbedder
-from rag.index.build import Step
+from rag.index.progress import Step
 from rag.index.lexical import tokenize
 
 # Three short documents: a title line, then three sentences, one chunk each

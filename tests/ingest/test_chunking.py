@@ -386,4 +386,4 @@ def test_an_overlong_sentence_is_cut_at_commas_then_hard(tmp_path):
 
 def test_chunk_size_must_be_positive(essay):
     with pytest.raises(ValueError):
-        chunk_document(essay, 0)
+        chunk_document(essay, 0, 1)

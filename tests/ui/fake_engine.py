@@ -17,7 +17,7 @@ from ingest.records import Chunk, Document
 from rag.config import Config
 from rag.engine import (AnswerUpdate, BuildError, DocumentStatus, Engine, IndexContents, IndexProblem,
                         IndexStatus)
-from rag.index.build import BuildProgress, BuildReport, Stage
+from rag.index.progress import BuildProgress, BuildReport, Stage
 from rag.index.store import FailedEntry
 from rag.records import Answer, Citation, Hit, Turn
 

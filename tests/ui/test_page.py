@@ -19,7 +19,7 @@ PROJECT_ROOT = Path(__file__).resolve().parents[2]
 # What the UI may import of rag/: the engine's API, its settings and the
 # records it returns; and the progress reports its rebuild passes along.
 UI_MAY_IMPORT = {"rag.engine": None, "rag.config": None, "rag.records": None,
-                 "rag.index.build": {"BuildProgress", "Stage"}}
+                 "rag.index.progress": {"BuildProgress", "Stage"}}
 
 
 @pytest.fixture

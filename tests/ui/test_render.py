@@ -364,7 +364,7 @@ def test_overrides_apply_top_k_and_llm_only_when_allowed():
 
 
 def test_progress_rises_and_names_stage_and_file():
-    from rag.index.build import BuildProgress
+    from rag.index.progress import BuildProgress
 
     tracker = ProgressTracker(lang="en")
     steps = [BuildProgress("load", 0, 2, "a.txt"), BuildProgress("load", 2, 2),
@@ -378,7 +378,7 @@ def test_progress_rises_and_names_stage_and_file():
     assert results[5][1] == "Embedding · b.txt (5/10)"
     assert ProgressTracker(lang="zh").step(BuildProgress("publish", 0, 1))[1] == "发布新索引"
     # The term table is named as such, in the page's language, not as a file.
-    from rag.index.build import Stage
+    from rag.index.progress import Stage
 
     assert ProgressTracker(lang="zh").step(BuildProgress(Stage.TERMS, 3, 9))[1] == "向量化 · 跨语言术语表 (3/9)"
     assert ProgressTracker(lang="en").step(BuildProgress(Stage.TERMS, 3, 9))[1] == \

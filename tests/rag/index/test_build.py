@@ -14,7 +14,8 @@ import pytest
 
 from conftest import ESSAY, make_config
 from fakes import FakeEmbedder
-from rag.index.build import BuildError, FileHashes, build_index, corpus_changes
+from rag.index.build import BuildError, build_index
+from rag.index.changes import FileHashes, corpus_changes
 from rag.index.store import IndexCorrupt, IndexMissing, IndexStore, current_version, read_manifest
 
 ESSAY_TEXT = ESSAY.read_text("utf-8")
@@ -213,9 +214,12 @@ class _TickingClock:
 
 def test_stats_time_every_stage_and_count_what_was_embedded_or_reused(small, monkeypatch):
     import rag.index.build as build_module
-    from rag.index.build import Stage, Step
+    import rag.index.progress as progress_module
+    from rag.index.progress import Stage, Step
 
-    monkeypatch.setattr(build_module, "time", _TickingClock())
+    clock = _TickingClock()   # one clock for the build's total and its stages' timers
+    monkeypatch.setattr(build_module, "time", clock)
+    monkeypatch.setattr(progress_module, "time", clock)
     steps = []
     first = build(small, progress=steps.append)
     stats = first.stats

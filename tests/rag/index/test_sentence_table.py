@@ -7,7 +7,7 @@ import shutil
 import numpy as np
 import pytest
 
-from rag.index.build import chunk_sentence_spans, passage_text, sentence_text
+from rag.index.texts import chunk_sentence_spans, passage_text, sentence_text
 from rag.index.store import IndexCorrupt, IndexStore, SentenceTable, current_version
 
 
