@@ -6,7 +6,7 @@
 
 Builds the corpus's index in a temporary folder (the project's ``index/`` is
 never touched; a corpus folder is copied first, so it is never changed
-either) and times four runs of :func:`ingest.build.build_index`, one after
+either) and times four runs of :func:`rag.index.build.build_index`, one after
 the other, as a user meets them:
 
 1. ``full``: a build from nothing.
@@ -20,7 +20,7 @@ the other, as a user meets them:
    around the embedder, as the tests simulate a crash.
 
 Each row has the wall time, the seconds of each stage of the build
-(:class:`ingest.build.BuildStats`), how many chunks, sentences and terms were
+(:class:`rag.index.progress.BuildStats`), how many chunks, sentences and terms were
 embedded and how many reused, the embedding throughput and the process's peak
 resident memory so far (``ru_maxrss``: it only grows, so a row shows the peak
 of that run and of every run before it). Loading the embedder and jieba's
@@ -331,7 +331,7 @@ def format_report(report: BuildBench) -> str:
     lines += ["", "runs: " + "; ".join(f"{r.name} = {r.description}" for r in report.runs)
               + (f" (the interrupted run took {report.interrupted_seconds:.1f} s)"
                  if report.interrupted_seconds is not None else ""),
-              "stages in seconds (ingest.build.BuildStats); peak RSS is the process's peak so far (ru_maxrss); "
+              "stages in seconds (rag.index.progress.BuildStats); peak RSS is the process's peak so far (ru_maxrss); "
               f"load avg: 1-minute, as the run ended ({report.load_average_before:.2f} before the first), "
               f"on {report.cpus} CPUs",
               "settings: " + ", ".join(f"{k}={v}" for k, v in report.settings.items())

@@ -5,11 +5,11 @@ Embedding is the slow step of every benchmark run (a 300-character passage
 takes ~0.1-1 s on a busy 2-core machine); the same texts (questions, the
 sentences of a paragraph, a chunk that every chunk size cuts the same way)
 come back in every run of a sweep. :class:`CachedEmbedder` wraps a real
-:class:`~rag.embedder.Embedder`, keeps every vector it made in a SQLite file
+:class:`~rag.models.embedder.Embedder`, keeps every vector it made in a SQLite file
 keyed by the embedder, the prefixed text, and returns it the next time.
 
 It has the embedder's interface (``name``, ``dim``, ``embed_queries``,
-``embed_passages``), so :func:`ingest.build.build_index`, the retriever and
+``embed_passages``), so :func:`rag.index.build.build_index`, the retriever and
 the answer module take it as they are.
 """
 

@@ -16,7 +16,7 @@ A hit is judged at the level of chunks, the unit the user is shown:
   character span of one of its gold answers (so the right paragraph's other
   chunks do not count).
 - seed-dev: the passage as a hit shows it (document title, section path,
-  text: :func:`ingest.build.passage_text`) contains one of the question's
+  text: :func:`rag.index.texts.passage_text`) contains one of the question's
   evidence strings (:func:`bench.datasets.evidence_match`); so "what is the
   title of this article?" is answered by any passage, which shows the title.
   Unanswerable questions have no right chunk and are left out of the recall
@@ -106,7 +106,7 @@ class BenchIndex:
 
     evalset: EvalSet
     questions: list[EvalQuestion]
-    store: object                   # rag.store.IndexStore
+    store: object                   # rag.index.store.IndexStore
     folder: Path
 
 

@@ -88,7 +88,7 @@ class Config:
     answer_score_margin: float = 0.05   # further sentences must score within this of the best
     answer_crosslingual_bonus: float = 0.24  # evidence credit for a sentence in another script than the question
     sentence_cache: int = 20000   # sentence vectors rag.answer.compose keeps, so passages seen before are not re-embedded
-    abstain_threshold: float = 1.03  # below this best-evidence score (rag.answer.evidence_score), abstain
+    abstain_threshold: float = 1.03  # below this best-evidence score (rag.answer.evidence.evidence_score), abstain
     answer_type_check: bool = True   # abstain when no quoted sentence holds the number/date asked for (rag.answer.expected)
     support_threshold: float = 0.6   # verifier: least share of a statement's terms found in a cited sentence
     support_similarity: float = 0.82  # verifier: cosine that counts as support across scripts (en answer, zh passage)

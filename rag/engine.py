@@ -199,7 +199,7 @@ class Engine:
     def rebuild(self, full: bool = False, progress: ProgressFn | None = None) -> BuildReport:
         """Build (incrementally unless ``full``), publish, and start serving
         the new index. On failure the old index keeps serving and the
-        exception (:class:`~ingest.build.BuildError` and others) propagates."""
+        exception (:class:`~rag.index.build.BuildError` and others) propagates."""
         report = build_index(self.config, full=full, progress=progress, embedder=self.embedder)
         if not self.reload():
             raise self._load_error

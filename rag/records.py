@@ -106,7 +106,7 @@ class Answer:
     standalone_question: str | None = None   # a follow-up rewritten, when it was
     short_answer: str | None = None           # the shortest span for a fact question
     notes: list[str] = field(default_factory=list)
-    confidence: float = 0.0                   # best-evidence score (see rag.answer.evidence_score)
+    confidence: float = 0.0                   # best-evidence score (see rag.answer.evidence.evidence_score)
 
     def to_json(self) -> dict[str, Any]:
         return {

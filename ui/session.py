@@ -90,7 +90,7 @@ def engine_for(engine, changes: dict[str, Any]):
 
 @dataclass
 class ProgressTracker:
-    """Turns the build's :class:`ingest.build.BuildProgress` steps into one
+    """Turns the build's :class:`rag.index.progress.BuildProgress` steps into one
     rising fraction and a label naming the stage and the file."""
 
     lang: str = "zh"

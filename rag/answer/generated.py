@@ -27,7 +27,7 @@ from rag.records import Answer, Citation, Hit, Statement
 
 def answer_from_generated(question: str, text: str, hits: list[Hit], embedder: Embedder, config: Config, *,
                           vectors: SentenceVectors | None = None) -> Answer:
-    """The :class:`Answer` for an LLM's reply to :func:`rag.models.generate.build_prompt`
+    """The :class:`Answer` for an LLM's reply to :func:`rag.answer.prompt.build_prompt`
     (passage ``n`` = ``hits[n-1]``): statements verified against the passages
     they cite, markers renumbered 1.. in order of appearance, one citation per
     cited passage (its best-supporting sentence, else the whole passage),

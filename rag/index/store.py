@@ -13,7 +13,7 @@ Layout of ``index/``::
         sentences.npz       the sentence table: each chunk's sentences as spans
         sentence_vectors.npy  (n_sentences, dim) float32, row i is sentence i
         terms.json          the corpus terms a foreign-script question is translated into
-        term_vectors.npy    (n_terms, dim) float32 (see rag/crosslingual.py)
+        term_vectors.npy    (n_terms, dim) float32 (see rag/index/term_table.py)
     .staging/               an unfinished build's per-document vectors (resume)
 
 A build writes a new ``v-*`` folder and only then rewrites ``CURRENT`` with
@@ -240,7 +240,7 @@ class IndexStore:
     def sentences_of(self, chunk_row: int) -> tuple[list[Sentence], np.ndarray]:
         """The sentences of chunk ``chunk_row`` (document offsets, verbatim
         text) and their (n, dim) unit vectors, computed at build time with
-        the passage prefix (see :func:`ingest.build.sentence_text` for
+        the passage prefix (see :func:`rag.index.texts.sentence_text` for
         what exactly was embedded)."""
         chunk = self.chunks[chunk_row]
         text = self.documents[chunk.doc].text
