@@ -149,22 +149,11 @@ def asks(question: str) -> Asks:
     in which the kinds are tried and why)."""
     q = _NOT_A_QUESTION.sub("", to_simplified(fold(question).strip()))
     q = _AS_WHAT.sub("为 ", q)
-    if _DATE.search(q):
-        return Asks.DATE
-    if _ORDINAL.search(q):
-        return Asks.ORDINAL
-    if _LIST.search(q):
-        return Asks.LIST
-    if _NUMBER.search(q):
-        return Asks.NUMBER
-    if _NAME.search(q):
-        return Asks.NAME
-    if _REASON.search(q):
-        return Asks.REASON
-    if _OPEN.search(q):
-        return Asks.OPEN
-    if _FACT.search(q):
-        return Asks.FACT
+    for pattern, kind in ((_DATE, Asks.DATE), (_ORDINAL, Asks.ORDINAL), (_LIST, Asks.LIST),
+                          (_NUMBER, Asks.NUMBER), (_NAME, Asks.NAME), (_REASON, Asks.REASON),
+                          (_OPEN, Asks.OPEN), (_FACT, Asks.FACT)):
+        if pattern.search(q):
+            return kind
     return Asks.OPEN
 
 
