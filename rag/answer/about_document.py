@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 
-from ingest.loaders import front_matter
+from ingest.front_matter import front_matter
 from lang.scripts import fold
 from ingest.records import Sentence
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 
-from ingest.chunking import split_sentences
+from ingest.sentences import split_sentences
 from ingest.records import Sentence
 
 _CLAUSE_END = re.compile(r"[;；]")

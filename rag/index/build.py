@@ -31,7 +31,8 @@ from typing import Iterator, Sequence
 import numpy as np
 
 from ingest.chunking import chunk_document
-from ingest.loaders import LoadError, discover, load_document
+from ingest.errors import LoadError
+from ingest.loaders import discover, load_document
 from ingest.records import Chunk, Document
 from rag.config import Config
 from rag.index.progress import BuildProgress, BuildReport, BuildStats, ProgressFn, Stage, Step

@@ -3,7 +3,7 @@ sentences: the build writes these, the benchmarks judge hits by them."""
 
 from __future__ import annotations
 
-from ingest.chunking import split_sentences
+from ingest.sentences import split_sentences
 from ingest.records import Chunk, Document
 
 

@@ -1,6 +1,6 @@
-"""ingest.chunking: sentences, the essay's section outline, and chunks that
-are verbatim spans of their document, cover its body, and overlap by one
-sentence."""
+"""ingest.chunking: chunks that are verbatim spans of their document, cover
+its body, overlap by one sentence and never cross a top-level section, for the
+essay and for every format."""
 
 from __future__ import annotations
 
@@ -8,40 +8,19 @@ import statistics
 
 import pytest
 
-from conftest import ESSAY
-from ingest.chunking import (
-    QUOTE_MAX_CHARS,
-    body_start,
-    chunk_document,
-    detect_headings,
-    section_at,
-    split_sentences,
-)
+from ingest.chunking import chunk_document
+from ingest.headings import detect_headings
 from ingest.loaders import load_document
+from ingest.outline import body_start, section_at
 from ingest.records import Chunk, Document
-from test_loaders import HTML, make_docx, make_pdf, write
-
-ESSAY_TEXT = ESSAY.read_text("utf-8")
-
-H1 = "一、创新组织工作方式方法的重要性和必要性"
-H1_1 = "(一)创新组织工作方式方法是实践“三个代表”重要思想的本质要求"
-H1_2 = "(二)创新组织工作方式方法是改革开放和建设有中国特色社会主义现代化事业的时代要求"
-H1_3 = "(三)创新组织工作方式方法是新的历史条件下组织工作自我完善、自我发展的基本要求"
-H2 = "二、对当前组织工作方式方法创新的现状及存在问题的分析"
-H3 = "三、以与时俱进的精神创新组织工作方式方法"
-H3_1 = "(一)在工作思路上要找准结合点"
-H3_4 = "(四)在工作机制上要突出着力点"
-H4 = "四、以与时俱进的队伍落实组织工作"
+from ingest.sentences import split_sentences
+from sample_files import (ESSAY_TEXT, H1, H1_1, H1_2, H1_3, H2, H3, H3_1, H3_4, H4, HTML, load_essay, make_docx,
+                          make_pdf, write)
 
 
 @pytest.fixture(scope="module")
 def essay(tmp_path_factory) -> Document:
-    folder = tmp_path_factory.mktemp("essay")
-    return load_document(write(folder, ESSAY.name, ESSAY_TEXT), folder)
-
-
-def texts(sentences) -> list[str]:
-    return [s.text for s in sentences]
+    return load_essay(tmp_path_factory.mktemp("essay"))
 
 
 def assert_chunk_invariants(doc: Document, chunks: list[Chunk], size: int, overlap: int = 1,
@@ -78,147 +57,6 @@ def assert_chunk_invariants(doc: Document, chunks: list[Chunk], size: int, overl
             assert 1 <= len(shared) <= overlap
             assert shared[0].start == c.start and shared[-1].end == prev.end
             assert {section_at(doc, s.start) for s in shared} == {c.section}
-
-
-# --- sentences ----------------------------------------------------------------
-
-
-def test_chinese_sentence_ends_split_and_quotes_do_not():
-    text = ("(一)创新组织工作方式方法是实践“三个代表”重要思想的本质要求。"
-            "“三个代表”重要思想具有与时俱进的马克思主义理论品质。真的吗？是的！还有；最后")
-    assert texts(split_sentences(text)) == [
-        "(一)创新组织工作方式方法是实践“三个代表”重要思想的本质要求。",
-        "“三个代表”重要思想具有与时俱进的马克思主义理论品质。",
-        "真的吗？", "是的！", "还有；", "最后"]
-
-
-def test_a_sentence_end_inside_a_chinese_quote_does_not_split():
-    text = "他说：“我们走吧。你来吗？”然后离开了。"
-    assert texts(split_sentences(text)) == ["他说：“我们走吧。你来吗？”", "然后离开了。"]
-
-
-def test_a_quoted_sentence_keeps_its_closing_quote():
-    # From the essay: the quotation is a sentence of its own, ” included.
-    text = "一是抓好整体与局部的结合。“不谋全局者,不足以谋一域。”同志先后多次在不同场合。"
-    assert texts(split_sentences(text)) == [
-        "一是抓好整体与局部的结合。", "“不谋全局者,不足以谋一域。”", "同志先后多次在不同场合。"]
-
-
-def test_a_quote_left_open_too_long_splits_anyway():
-    text = "“" + "很长的引文。" * (QUOTE_MAX_CHARS // 6 + 5)
-    sentences = split_sentences(text)
-    assert len(sentences) > 1
-    assert all(len(s.text) <= QUOTE_MAX_CHARS + 10 for s in sentences)
-
-
-def test_runs_of_end_marks_and_closing_brackets_stay_together():
-    text = "等等……后来呢？！（完。）好"
-    assert texts(split_sentences(text)) == ["等等……", "后来呢？！", "（完。）", "好"]
-
-
-def test_english_periods_split_but_not_decimals_abbreviations_or_list_numbers():
-    text = "Dr. Smith paid 3.5 dollars, e.g. for tea. Then he left! Why? Nobody knows.\n1. First item. 2. Second"
-    assert texts(split_sentences(text)) == [
-        "Dr. Smith paid 3.5 dollars, e.g. for tea.", "Then he left!", "Why?", "Nobody knows.",
-        "1. First item.", "2. Second"]
-
-
-def test_fullwidth_full_stop_ends_sentences_but_not_list_numbers():
-    assert texts(split_sentences("1．领导班子建设．要加强学习．")) == ["1．领导班子建设．", "要加强学习．"]
-
-
-def test_ascii_punctuation_between_chinese_characters_ends_sentences():
-    # The scrape wrote ；！？ as ASCII: "…事难办;二是盲目机械式。"
-    assert texts(split_sentences("门难进,脸难看,事难办;二是盲目机械式!三是?完")) == [
-        "门难进,脸难看,事难办;", "二是盲目机械式!", "三是?", "完"]
-
-
-def test_line_breaks_split_and_spans_are_stripped_with_absolute_offsets():
-    text = "  标题行  \r\n\r\n\u3000\u3000第一句。 第二句。\n\n"
-    sentences = split_sentences(text)
-    assert texts(sentences) == ["标题行", "第一句。", "第二句。"]
-    for s in sentences:
-        assert text[s.start:s.end] == s.text
-    inner = split_sentences(text, 12, len(text))
-    assert texts(inner) == ["第一句。", "第二句。"] and inner[0].start == sentences[1].start
-
-
-def test_every_essay_sentence_is_verbatim_and_ends_at_an_end_mark_or_line_end():
-    sentences = split_sentences(ESSAY_TEXT)
-    assert len(sentences) > 100
-    for s in sentences:
-        assert ESSAY_TEXT[s.start:s.end] == s.text
-        line_end = ESSAY_TEXT.find("\n", s.start)
-        assert s.text[-1] in "。;”:" or s.end == (len(ESSAY_TEXT) if line_end < 0 else line_end), s.text
-    assert "“三个代表”重要思想具有与时俱进的马克思主义理论品质。" in texts(sentences)
-
-
-def test_empty_and_blank_text_give_no_sentences():
-    assert split_sentences("") == [] and split_sentences(" \n\t\u3000\n") == []
-
-
-# --- headings and sections of the essay -------------------------------------
-
-
-def test_essay_headings_include_those_merged_into_paragraphs(essay):
-    headings = detect_headings(essay.text, body_start(essay))
-    assert [(h.level, h.title) for h in headings] == [
-        (1, H1), (2, H1_1), (2, H1_2), (2, H1_3),
-        (1, H2),
-        (3, "1、领导班子思想政治建设的方式方法得到不断改进"),
-        (3, "2、干部教育培训的方式方法不断更新"),
-        (3, "3、干部人事制度改革的方式方法不断有新突破"),
-        (3, "4、干部监督工作的方式方法不断完善"),
-        (3, "5、党的基层组织建设和党员教育管理方式方法不断强化"),
-        (1, H3),                                   # glued to its first sentence, no punctuation between
-        (2, H3_1),                                 # after "…新的思路和方法。" in the same paragraph
-        (2, "(二)在工作重点上要立足需求点"),
-        (2, "(三)在工作方式上要寻求突破点"),
-        (2, H3_4),
-        (1, H4),                                   # after "…保证提高决策质量。", glued to its body
-    ]
-    for h in headings:
-        assert essay.text[h.start:h.end].rstrip("。") == h.title
-
-
-def test_glued_heading_ends_where_the_body_repeats_its_last_words(essay):
-    start = essay.text.index(H3)
-    assert essay.text[start + len(H3):].startswith("创新组织工作方式方法,必须始终坚持")
-    start = essay.text.index(H4)
-    assert essay.text[start + len(H4):].startswith("组织工作与时俱进,不断创新工作方法")
-
-
-def test_enumerations_are_not_headings(essay):
-    titles = [h.title for h in detect_headings(essay.text, body_start(essay))]
-    assert not any(t.startswith(("一是", "二是", "一要")) for t in titles)
-
-
-def test_section_paths_across_the_essay(essay):
-    text = essay.text
-    at = text.index
-    assert section_at(essay, at("深入贯彻落实")) == ""
-    assert section_at(essay, at("组织部门作为党的建设")) == H1
-    assert section_at(essay, at("“三个代表”重要思想具有")) == f"{H1} > {H1_1}"
-    assert section_at(essay, at("多年来,我市的组织工作")) == H2
-    assert section_at(essay, at("在领导班子和领导干部队伍中")) == f"{H2} > 1、领导班子思想政治建设的方式方法得到不断改进"
-    # The run-in items 1、…5、 end with their paragraph; the next belongs to 二、.
-    assert section_at(essay, at("在充分肯定组织工作")) == H2
-    assert section_at(essay, at("在新世纪新阶段")) == f"{H3} > {H3_1}"
-    assert section_at(essay, at("一是创新干部选拔任用机制")) == f"{H3} > {H3_4}"
-    assert section_at(essay, at("现在还有相当一部分组工干部")) == H4
-    assert section_at(essay, 0) == ""   # the title line is front matter
-
-
-def test_text_headings_use_the_first_sentence_and_a_rank_based_level():
-    text = "第一章 总则\n一、目的\n为了规范管理。\n（一）适用范围。本办法适用于全体。\n1. 细则\n内容。\n"
-    headings = detect_headings(text)
-    assert [(h.level, h.title) for h in headings] == [
-        (1, "第一章 总则"), (2, "一、目的"), (3, "（一）适用范围"), (4, "1. 细则")]
-
-
-def test_out_of_sequence_numbers_inside_a_paragraph_are_not_headings():
-    text = "一、总则\n增长了3%。3、这不是标题。1.5亿元是个数字。\n二、细则\n正文。"
-    assert [h.title for h in detect_headings(text)] == ["一、总则", "二、细则"]
 
 
 # --- chunks of the essay ----------------------------------------------------------
@@ -312,7 +150,7 @@ def test_chunk_ids_continue_from_first_id(essay):
     assert [c.id for c in chunks] == list(range(42, 42 + len(chunks)))
 
 
-# --- chunks of the other formats ---------------------------------------------------
+# --- chunks of the other formats --------------------------------------------------
 
 
 def test_metadata_lines_of_a_txt_are_excluded_from_its_chunks(tmp_path):
