@@ -7,7 +7,7 @@ list item use the same ones: ``第一章``, ``一、``, ``（一）``, ``1、``/
 the item's position. Items of one list share a kind ("一是…二是…三是"), so a
 list is the run of markers of one kind counting up.
 
-The chunker (:mod:`ingest.chunking`) reads the heading kinds to build a
+The heading finder (:mod:`ingest.headings`) reads the heading kinds to build a
 document's outline; the answer (:mod:`rag.answer.lists`) and the follow-up
 rewriter read the item kinds to gather and address a list's items.
 """
