@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 
@@ -92,6 +93,21 @@ def test_empty_question_exits_non_zero_with_a_message(essay_config):
 def test_missing_index_exits_non_zero_naming_the_fix(tmp_path, essay_config):
     out = run("-m", "rag", "search", "组织", "--corpus", str(essay_config.corpus_dir), "--index", str(tmp_path))
     assert out.returncode == 2 and "python -m ingest" in out.stderr
+
+
+def test_ingest_embeds_only_a_new_document_then_finds_the_index_current(tmp_path, essay_config):
+    # A copy of the session's essay index, plus one short new document.
+    corpus, index = tmp_path / "corpus", tmp_path / "index"
+    shutil.copytree(essay_config.corpus_dir, corpus)
+    shutil.copytree(essay_config.index_dir, index, ignore=shutil.ignore_patterns(".build.lock", ".staging"))
+    before = (index / "CURRENT").read_text("utf-8")
+    (corpus / "lake.txt").write_text("青松湖\n青松湖位于北岭县东侧。湖边有一座古老的石桥。\n", "utf-8")
+    out = run("-m", "ingest", "--corpus", str(corpus), "--index", str(index), "--quiet")
+    assert out.returncode == 0, out.stderr
+    assert "indexed 2 documents" in out.stdout and "(1 embedded, 1 reused)" in out.stdout, out.stdout
+    assert (index / "CURRENT").read_text("utf-8") != before
+    out = run("-m", "ingest", "--if-stale", "--corpus", str(corpus), "--index", str(index), "--quiet")
+    assert out.returncode == 0 and "is current" in out.stdout, out.stdout + out.stderr
 
 
 def test_ingest_of_an_empty_corpus_exits_non_zero_with_a_message(tmp_path):

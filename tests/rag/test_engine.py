@@ -6,7 +6,7 @@ import shutil
 
 import pytest
 
-from conftest import make_config
+from conftest import ESSAY, make_config
 from rag.engine import Engine, QuestionError, safe_filename
 from rag.index.store import CURRENT, IndexMissing, IndexProblem
 
@@ -56,10 +56,24 @@ def test_last_good_index_keeps_serving_when_the_disk_copy_breaks(tmp_path, essay
     assert "not an index folder" in engine.status().message
 
 
-def test_ensure_index_builds_only_when_missing_or_stale(tmp_path, essay_corpus):
-    engine = Engine(make_config(essay_corpus, tmp_path / "index"))
-    assert engine.ensure_index() is not None
+def test_ensure_index_builds_only_when_missing_or_stale(tmp_path, essay_config):
+    # Current: a copy of the session's essay index is left as it is.
+    corpus, index = tmp_path / "corpus", tmp_path / "index"
+    shutil.copytree(essay_config.corpus_dir, corpus)
+    shutil.copytree(essay_config.index_dir, index)
+    engine = Engine(essay_config.replace(corpus_dir=corpus, index_dir=index))
     assert engine.ensure_index() is None
+    # Stale: only the new document is embedded; then current again.
+    (corpus / "lake.txt").write_text("青松湖\n青松湖位于北岭县东侧。\n", "utf-8")
+    report = engine.ensure_index()
+    assert report.embedded_documents == ["lake.txt"] and report.reused_documents == [ESSAY.name]
+    assert engine.ensure_index() is None
+    # Missing: built from nothing.
+    (tmp_path / "small").mkdir()
+    (tmp_path / "small" / "lake.txt").write_text("青松湖\n青松湖位于北岭县东侧。\n", "utf-8")
+    fresh = Engine(make_config(tmp_path / "small", tmp_path / "new-index"))
+    assert fresh.ensure_index().embedded_documents == ["lake.txt"]
+    assert fresh.ensure_index() is None
 
 
 @pytest.mark.parametrize("name, expected", [
