@@ -1,26 +1,22 @@
-"""Fixtures of the UI tests: a built index of the bundled essay (made once
-with ``python -m ingest``), a private copy of it per test module with the
-real app serving it, and the screenshots folder."""
+"""Fixtures of the UI tests: the session's index of the bundled essay (the
+one ``essay_config`` of tests/conftest.py builds, shared with the other
+tests), a private copy of it per test module with the real app serving it,
+and the screenshots folder. (``python -m ingest`` itself is run by
+tests/rag/test_cli.py.)"""
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
-from uiharness import ESSAY, SCREENSHOTS, copy_essay, run_ingest, start_app, stop_app
+from uiharness import SCREENSHOTS, copy_essay, start_app, stop_app
 
 
 @pytest.fixture(scope="session")
-def essay_index_template(tmp_path_factory) -> tuple[Path, Path]:
-    """(corpus, index) of the bundled essay, built once per test session by
-    ``python -m ingest``. Copy before changing: see :func:`uiharness.copy_essay`."""
-    root = tmp_path_factory.mktemp("ui-essay")
-    corpus, index = root / "corpus", root / "index"
-    corpus.mkdir()
-    shutil.copy(ESSAY, corpus / ESSAY.name)
-    run_ingest(corpus, index)
-    return corpus, index
+def essay_index_template(essay_config) -> tuple[Path, Path]:
+    """(corpus, index) of the bundled essay, built once per test session.
+    Never change them: copy first, see :func:`uiharness.copy_essay`."""
+    return essay_config.corpus_dir, essay_config.index_dir
 
 
 @pytest.fixture(scope="module")

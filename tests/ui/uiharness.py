@@ -1,5 +1,5 @@
 """Helpers of the UI tests: start and stop the real app as a subprocess on a
-free loopback port, build an index with ``python -m ingest``, copy one."""
+free loopback port, copy the session's index of the essay."""
 
 from __future__ import annotations
 
@@ -14,14 +14,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
-ESSAY = PROJECT_ROOT / "corpus" / "innovating-organizational-work.txt"
 PYTHON = sys.executable
 START_TIMEOUT = 240          # seconds: imports and the embedder, on a slow CI machine
 SCREENSHOTS = PROJECT_ROOT / "artifacts" / "screenshots"
 
 
 def child_env() -> dict[str, str]:
-    """The environment of the app and ingest subprocesses: the developer's
+    """The environment of the app subprocesses: the developer's
     RAG_* settings are left out so the tests see the defaults."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("RAG_")}
     env.update(GRADIO_ANALYTICS_ENABLED="False", PYTHONUNBUFFERED="1", TOKENIZERS_PARALLELISM="false")
@@ -78,12 +77,6 @@ def stop_app(app: RunningApp) -> None:
         except subprocess.TimeoutExpired:
             app.process.kill()
             app.process.wait(timeout=10)
-
-
-def run_ingest(corpus: Path, index: Path) -> None:
-    result = subprocess.run([PYTHON, "-m", "ingest", "--corpus", str(corpus), "--index", str(index), "--quiet"],
-                            cwd=PROJECT_ROOT, env=child_env(), capture_output=True, text=True, timeout=900)
-    assert result.returncode == 0, f"ingest failed:\n{result.stdout}\n{result.stderr}"
 
 
 def copy_essay(template: tuple[Path, Path], dest: Path) -> tuple[Path, Path]:
