@@ -1,7 +1,11 @@
 """Shared fixtures: the real embedder and a real index of the bundled essay.
 
-Every test that needs an index builds it in a temporary folder; the project's
-own ``index/`` is never touched by the tests.
+The essay's index is built once per session (``essay_config``) and shared:
+a test that changes an index or a corpus copies them into its own temporary
+folder first (the UI tests, the engine and CLI tests, the benchmark's seed
+run all do). Tests of build mechanics that do not depend on meaning use the
+fake embedder of ``tests/fakes.py``. Tests write only to temporary folders:
+the project's own ``index/`` and ``bench/indexes/`` are never touched.
 """
 
 from __future__ import annotations
@@ -39,7 +43,8 @@ def essay_corpus(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def essay_config(essay_corpus, tmp_path_factory) -> Config:
-    """A Config whose index of the essay is built (once per test session)."""
+    """A Config whose index of the essay is built (once per test session,
+    with the real embedder). Never change its folders: copy them."""
     from rag.index.build import build_index
 
     config = make_config(essay_corpus, tmp_path_factory.mktemp("essay-index"))
