@@ -52,9 +52,9 @@ import numpy as np
 
 from bench.datasets import EvalQuestion, cmrc_em, cmrc_f1, evidence_match
 from bench.retrieval import CACHE_FILE, DATASETS, Progress, load_dataset, open_index
+from rag.answer.verify import citation_coverage, citation_precision
 from rag.config import PROJECT_ROOT, Config
 from rag.records import Answer, Statement
-from rag.answer.verify import citation_coverage, citation_precision
 
 log = logging.getLogger(__name__)
 
@@ -284,8 +284,8 @@ def run(dataset: str, config: Config, *, limit: int | None = None, progress: Pro
     """Open (or build) the dataset's index with :func:`bench.retrieval.open_index`,
     then :func:`evaluate` the first ``limit`` questions (all when None)."""
     from bench.embed_cache import CachedEmbedder
-    from rag.models.embedder import Embedder
     from rag.engine import Engine
+    from rag.models.embedder import Embedder
 
     progress = progress or Progress(quiet=True)
     evalset, questions = load_dataset(dataset, limit)

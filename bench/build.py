@@ -49,9 +49,9 @@ from typing import Sequence
 
 from bench.retrieval import DATASETS as RETRIEVAL_DATASETS
 from bench.retrieval import Progress
+from ingest.records import Document
 from rag.config import PROJECT_ROOT, Config
 from rag.index.progress import Step
-from ingest.records import Document
 
 log = logging.getLogger(__name__)
 
@@ -235,8 +235,8 @@ def run(config: Config, *, corpus_dir: Path | None = None, dataset: str | None =
     """Time the four builds (see the module docstring) of ``dataset``'s
     corpus or of the folder ``corpus_dir`` (default: ``config.corpus_dir``),
     in a temporary folder (inside ``work_dir`` when given)."""
-    from rag.models.embedder import Embedder
     from rag.index.lexical import tokenize_many
+    from rag.models.embedder import Embedder
 
     started = time.perf_counter()
     progress = progress or Progress(quiet=True)

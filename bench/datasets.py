@@ -26,9 +26,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
-from rag.config import PROJECT_ROOT
 from ingest.records import Document
 from lang.scripts import UNICODE_1_IDEOGRAPHS
+from rag.config import PROJECT_ROOT
 
 log = logging.getLogger(__name__)
 

@@ -41,8 +41,8 @@ from typing import Callable, Sequence
 import numpy as np
 
 from bench.datasets import CMRC_SPLITS, EvalQuestion, EvalSet, evidence_match, load_cmrc, load_seed_dev
-from rag.config import PROJECT_ROOT, Config
 from ingest.records import Chunk
+from rag.config import PROJECT_ROOT, Config
 
 log = logging.getLogger(__name__)
 
@@ -237,10 +237,9 @@ def run(dataset: str, config: Config, *, limit: int | None = None, distractors: 
         embedder=None, progress: "Progress | None" = None, indexes_dir: Path = INDEXES_DIR) -> BenchReport:
     """Measure every mode on ``dataset`` (see the module docstring); the
     index lives in a folder of ``indexes_dir``."""
+    from bench.embed_cache import CachedEmbedder
     from rag.models.embedder import Embedder
     from rag.retrieve.retriever import Retriever
-
-    from bench.embed_cache import CachedEmbedder
 
     started = time.perf_counter()
     progress = progress or Progress(quiet=True)

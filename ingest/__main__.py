@@ -11,10 +11,10 @@ import argparse
 import logging
 import sys
 
-from rag.index.build import BuildError
-from rag.index.progress import BuildProgress, Stage
 from rag.config import Config
 from rag.engine import Engine
+from rag.index.build import BuildError
+from rag.index.progress import BuildProgress, Stage
 from rag.index.store import IndexProblem
 
 

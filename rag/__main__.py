@@ -17,8 +17,8 @@ from typing import Iterable
 
 from rag.config import Config
 from rag.engine import Engine, QuestionError
-from rag.records import Answer, Hit
 from rag.index.store import IndexProblem
+from rag.records import Answer, Hit
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -23,20 +23,18 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Iterator, Mapping, Sequence
 
-from rag.index.build import build_index
-from rag.index.changes import FileHashes, corpus_changes
-from rag.index.progress import BuildReport, ProgressFn
 from ingest.loaders import SUPPORTED_SUFFIXES, discover
-from rag.config import Config
-from rag.records import Turn
-from rag.models.embedder import Embedder
-from rag.records import Answer, Hit
-from rag.retrieve.retriever import Retriever
-from rag.index.store import IndexMismatch, IndexProblem, IndexStore, read_manifest
+from ingest.records import Chunk, Document
 from lang.scripts import CJK_PUNCTUATION, IDEOGRAPHS
 from rag.answer.evidence import SentenceVectors
-from rag.index.build import BuildError  # noqa: F401  (what rebuild raises: shells catch it from here)
-from ingest.records import Chunk, Document
+from rag.config import Config
+from rag.index.build import BuildError, build_index  # noqa: F401  (BuildError: what rebuild raises; shells catch it from here)
+from rag.index.changes import FileHashes, corpus_changes
+from rag.index.progress import BuildReport, ProgressFn
+from rag.index.store import IndexMismatch, IndexProblem, IndexStore, read_manifest
+from rag.models.embedder import Embedder
+from rag.records import Answer, Hit, Turn
+from rag.retrieve.retriever import Retriever
 
 log = logging.getLogger(__name__)
 

@@ -14,8 +14,8 @@ from __future__ import annotations
 import re
 
 from ingest.front_matter import front_matter
-from lang.scripts import fold
 from ingest.records import Sentence
+from lang.scripts import fold
 
 # What the question asks about, by field. Each needs a word naming the
 # document as well, so "标题" in "工作的标题党现象" is not a metadata question.

@@ -25,6 +25,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
+from ingest.records import Sentence
 from lang.scripts import is_chinese
 from lang.terms import recall, terms
 from rag.answer.about_document import answers_field, asked_field, front_matter_lines
@@ -32,7 +33,6 @@ from rag.answer.units import units
 from rag.config import Config
 from rag.models.embedder import Embedder
 from rag.records import Hit
-from ingest.records import Sentence
 
 # A document's full text by its path, when the caller has the documents.
 DocumentsText = Callable[[str], str]

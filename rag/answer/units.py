@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import re
 
-from ingest.sentences import split_sentences
 from ingest.records import Sentence
+from ingest.sentences import split_sentences
 
 _CLAUSE_END = re.compile(r"[;；]")
 # Characters trimmed from the edges of a unit: a quote should start at a word

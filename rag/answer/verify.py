@@ -35,14 +35,14 @@ import re
 from dataclasses import dataclass, replace
 from typing import Collection, Mapping, Sequence, Union
 
-from rag.config import Config
-from rag.models.embedder import Embedder
+from ingest.records import Chunk
 from lang.citations import find_markers
 from lang.scripts import fold, is_chinese
 from lang.terms import Terms, recall, terms
-from ingest.records import Chunk
-from rag.records import Citation, Hit, Statement
 from rag.answer.units import units
+from rag.config import Config
+from rag.models.embedder import Embedder
+from rag.records import Citation, Hit, Statement
 
 # What may be cited: the citations of an answer (numbered by ``n``), or the
 # passages shown to an LLM (numbered 1.. in order), or a mapping n -> text.

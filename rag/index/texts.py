@@ -3,8 +3,8 @@ sentences: the build writes these, the benchmarks judge hits by them."""
 
 from __future__ import annotations
 
-from ingest.sentences import split_sentences
 from ingest.records import Chunk, Document
+from ingest.sentences import split_sentences
 
 
 def chunk_sentence_spans(doc: Document, chunk: Chunk) -> list[tuple[int, int]]:

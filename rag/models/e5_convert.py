@@ -407,8 +407,7 @@ def _write_folder(m: _Model, folder: Path, record: dict) -> None:
 
 
 def _build_tokenizer(m: _Model):
-    from tokenizers import AddedToken, Regex, Tokenizer, decoders, models, normalizers, \
-        pre_tokenizers, processors
+    from tokenizers import AddedToken, Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers, processors
 
     vocab = list(zip(m.pieces, m.scores.astype(np.float64).tolist()))
     tok = Tokenizer(models.Unigram(vocab, unk_id=m.unk, byte_fallback=False))

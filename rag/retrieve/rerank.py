@@ -53,8 +53,8 @@ from rag.config import Config
 from rag.retrieve.fusion import FusedCandidate
 
 if TYPE_CHECKING:
-    from rag.models.embedder import TextEmbedder
     from rag.index.store import IndexStore
+    from rag.models.embedder import TextEmbedder
 
 @dataclass(frozen=True)
 class RerankSignals:
