@@ -11,26 +11,16 @@ the project's own ``index/`` and ``bench/indexes/`` are never touched.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import sys
 from pathlib import Path
 
 import pytest
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(PROJECT_ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from rag.config import Config  # noqa: E402
-
-SHARED_DATA = Path(os.environ.get("RAG_SHARED_DATA", PROJECT_ROOT.parent / "shared" / "data"))
-ESSAY = PROJECT_ROOT / "corpus" / "innovating-organizational-work.txt"
-
-
-def make_config(corpus: Path, index: Path, **overrides) -> Config:
-    """A Config for a test's own corpus and index folders, defaults otherwise
-    (RAG_* variables of the developer's shell are deliberately ignored)."""
-    return Config.from_env({}, corpus_dir=corpus, index_dir=index, **overrides)
+from support import ESSAY, SHARED_DATA, make_config  # noqa: E402
 
 
 @pytest.fixture(scope="session")

@@ -8,7 +8,7 @@ import json
 import pytest
 
 from bench.build import APPENDED, TABLE_STAGES, format_report, main, run
-from conftest import make_config
+from support import make_config
 from fakes import FakeEmbedder
 from rag.index.progress import Step
 from rag.index.lexical import tokenize

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from conftest import ESSAY
+from support import ESSAY
 from ingest.loaders import load_document
 from ingest.records import Document
 

@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from conftest import PROJECT_ROOT
+from support import PROJECT_ROOT
 
 from bench.datasets import evidence_match, load_seed_dev
 

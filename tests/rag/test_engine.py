@@ -6,7 +6,7 @@ import shutil
 
 import pytest
 
-from conftest import ESSAY, make_config
+from support import ESSAY, make_config
 from rag.engine import Engine, QuestionError, safe_filename
 from rag.index.store import CURRENT, IndexMissing, IndexProblem
 

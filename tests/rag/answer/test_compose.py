@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from conftest import ESSAY, SHARED_DATA
+from support import ESSAY, SHARED_DATA
 from ingest.chunking import chunk_document
 from ingest.loaders import load_document
 from rag.answer.compose import MISSING_ZH, NO_ANSWER_EN, NO_ANSWER_ZH, assess, compose_answer

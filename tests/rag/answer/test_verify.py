@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import ESSAY
+from support import ESSAY
 from ingest.chunking import chunk_document
 from ingest.loaders import load_document
 from rag.config import Config

@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from conftest import ESSAY, make_config
+from support import ESSAY, make_config
 from fakes import FakeEmbedder
 from rag.index.build import BuildError, build_index
 from rag.index.changes import FileHashes, corpus_changes

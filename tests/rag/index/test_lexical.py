@@ -83,7 +83,7 @@ def test_building_and_loading_print_no_bm25s_chatter_but_its_warnings_are_heard(
     # on import, which printed "DEBUG: Building index from tokens" mid-build.
     code = ("import logging, sys; logging.basicConfig(level=logging.WARNING, format='%(levelname)s: %(message)s')\n"
             "from rag.index.lexical import LexicalIndex\n"
-            f"LexicalIndex.build(['北京大学创建于1898年', '长江全长约6300公里'], 'jieba').save(sys.argv[1])\n"
+            "LexicalIndex.build(['北京大学创建于1898年', '长江全长约6300公里'], 'jieba').save(sys.argv[1])\n"
             "LexicalIndex.load(sys.argv[1])\n"
             "logging.getLogger('bm25s').warning('a real problem')\n")
     done = subprocess.run([sys.executable, "-c", code, str(tmp_path / "bm25")], cwd=PROJECT_ROOT,

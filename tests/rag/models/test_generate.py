@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ESSAY
+from support import ESSAY
 from ingest.chunking import chunk_document
 from ingest.loaders import load_document
 from rag.config import Config

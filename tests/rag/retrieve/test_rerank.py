@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from conftest import make_config
+from support import make_config
 from rag.index.term_table import TermTable
 from ingest.records import Chunk, Document
 from rag.retrieve.rerank import match, rerank, signals, terms

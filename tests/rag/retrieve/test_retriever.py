@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import make_config
+from support import make_config
 from rag.retrieve.fusion import Candidate, fuse
 from rag.retrieve.retriever import corpus_is_cjk, is_cjk_text, same_script
 
