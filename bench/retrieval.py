@@ -38,7 +38,6 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Callable, Sequence
 
-import numpy as np
 
 from bench.datasets import CMRC_SPLITS, EvalQuestion, EvalSet, evidence_match, load_cmrc, load_seed_dev
 from ingest.records import Chunk

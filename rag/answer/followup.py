@@ -18,7 +18,6 @@ Anything else is self-contained and returned unchanged.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from typing import Sequence
 
 from lang.citations import strip_markers
