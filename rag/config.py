@@ -163,8 +163,7 @@ class Config:
             if kind is bool:
                 group.add_argument(flag, dest=f.name, default=None, action=argparse.BooleanOptionalAction)
             elif issubclass(kind, StrEnum):
-                group.add_argument(flag, dest=f.name, default=None, type=kind, choices=list(kind),
-                                   metavar="|".join(kind))
+                group.add_argument(flag, dest=f.name, default=None, type=_mode_argument(kind), metavar="|".join(kind))
             else:
                 group.add_argument(flag, dest=f.name, default=None, type=kind, metavar=f.name.upper())
 
@@ -203,6 +202,16 @@ def _parse(f: dataclasses.Field, raw: str) -> Any:
         return kind(raw)
     except ValueError as exc:
         raise ValueError(f"RAG_{f.name.upper()}={raw!r}: expected {kind.__name__}") from exc
+
+
+def _mode_argument(kind: type[StrEnum]):
+    """An argparse ``type`` that names the choices when a value is not one."""
+    def parse(value: str) -> StrEnum:
+        try:
+            return kind(value)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{value!r}: use one of {', '.join(kind)}") from None
+    return parse
 
 
 def _as_mode(kind: type[StrEnum], name: str, value: Any) -> StrEnum:

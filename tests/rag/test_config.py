@@ -22,12 +22,13 @@ def test_an_unknown_mode_fails_when_the_config_is_made_naming_the_choices(make):
         make()
 
 
-def test_the_command_line_offers_the_modes_as_choices():
+def test_the_command_line_takes_a_mode_and_names_the_choices_when_it_is_not_one(capsys):
     parser = argparse.ArgumentParser()
     Config.add_arguments(parser, names=["fusion"])
     assert Config.from_args(parser.parse_args(["--fusion", "dense"])).fusion is Fusion.DENSE
     with pytest.raises(SystemExit):
         parser.parse_args(["--fusion", "best"])
+    assert "'best': use one of rrf, weighted, dense, lexical" in capsys.readouterr().err
 
 
 def test_the_environment_is_read_and_the_command_line_wins():
