@@ -26,13 +26,18 @@ from typing import Any, Iterator, Mapping, Sequence
 from ingest.loaders import SUPPORTED_SUFFIXES, discover
 from ingest.records import Chunk, Document
 from lang.scripts import CJK_PUNCTUATION, IDEOGRAPHS
+from rag.answer.compose import compose_answer
 from rag.answer.evidence import SentenceVectors
+from rag.answer.followup import rewrite_followup
+from rag.answer.generated import answer_from_generated
+from rag.answer.prompt import build_prompt
 from rag.config import Config
 from rag.index.build import BuildError, build_index  # noqa: F401  (BuildError: what rebuild raises; shells catch it from here)
 from rag.index.changes import FileHashes, corpus_changes
 from rag.index.progress import BuildReport, ProgressFn
 from rag.index.store import IndexMismatch, IndexProblem, IndexStore, read_manifest
 from rag.models.embedder import Embedder
+from rag.models.generate import make_generator
 from rag.records import Answer, Hit, Turn
 from rag.retrieve.retriever import Retriever
 
@@ -309,8 +314,6 @@ class Engine:
     def ask_stream(self, question: str, history: Sequence[Turn] = ()) -> Iterator[AnswerUpdate]:
         """Stream an answer: updates with the text so far, then the final
         :class:`Answer` (verified citations) on the last update."""
-        from rag.answer.compose import compose_answer
-
         question, notes = self.clean_question(question)
         standalone = self._standalone(question, history)
         retriever = self.retriever()
@@ -331,16 +334,10 @@ class Engine:
     def _standalone(self, question: str, history: Sequence[Turn]) -> str:
         if not history:
             return question
-        from rag.answer.followup import rewrite_followup
-
         return rewrite_followup(question, list(history))
 
     def _ask_llm(self, question: str, standalone: str, hits: list[Hit], history: Sequence[Turn],
                  notes: list[str]) -> Iterator[AnswerUpdate]:
-        from rag.answer.generated import answer_from_generated
-        from rag.answer.prompt import build_prompt
-        from rag.models.generate import make_generator
-
         generator = make_generator(self.config)
         text = ""
         for token in generator.stream(build_prompt(standalone, hits, list(history))):

@@ -35,6 +35,7 @@ from ingest.errors import LoadError
 from ingest.loaders import discover, load_document
 from ingest.records import Chunk, Document
 from rag.config import Config
+from rag.index.lexical import LexicalIndex
 from rag.index.progress import BuildProgress, BuildReport, BuildStats, ProgressFn, Stage, Step
 from rag.index.staging import Staging
 from rag.index.store import (FORMAT_VERSION, DocumentEntry, FailedEntry, IndexProblem, IndexStore, Manifest,
@@ -256,8 +257,6 @@ def _write_version(config: Config, embedder: TextEmbedder, documents: Sequence[D
                    vectors: np.ndarray, sentences: SentenceTable, terms: TermTable, entries: list[DocumentEntry],
                    failed: list[FailedEntry], stats: BuildStats) -> Path:
     import faiss
-
-    from rag.index.lexical import LexicalIndex
 
     with stats.timing(Step.BM25):
         lexical = LexicalIndex.build([passage_text(c) for c in chunks], mode=config.lexical_tokenizer)
