@@ -66,11 +66,11 @@ _FRAMING_ZH = ("请问", "这篇", "这个", "那个", "这些", "那些")
 # Traditional forms of the characters the question patterns are written
 # with; a question is folded to Simplified through this table before it is
 # classified, and the question words are matched in both forms.
-_TRADITIONAL = str.maketrans(
-    "為麼樣辦幾個裡裏兒誰時間種點類數號歲屆項條層輛臺顆塊門輪場張隻頭戶長遠寬紀這嗎請問沒們兩萬億與稱來週級會對說",
-    "为么样办几个里里儿谁时间种点类数号岁届项条层辆台颗块门轮场张只头户长远宽纪这吗请问没们两万亿与称来周级会对说")
+_TRADITIONAL_FORMS = "為麼樣辦幾個裡裏兒誰時間種點類數號歲屆項條層輛臺顆塊門輪場張隻頭戶長遠寬紀這嗎請問沒們兩萬億與稱來週級會對說"
+_SIMPLIFIED_FORMS = "为么样办几个里里儿谁时间种点类数号岁届项条层辆台颗块门轮场张只头户长远宽纪这吗请问没们两万亿与称来周级会对说"
+_TRADITIONAL = str.maketrans(_TRADITIONAL_FORMS, _SIMPLIFIED_FORMS)
 _SIMPLIFIED_TO_TRADITIONAL: dict[str, list[str]] = {}
-for _t, _s in zip("為麼樣辦幾個裡裏兒誰時這嗎請問沒", "为么样办几个里里儿谁时这吗请问没"):
+for _t, _s in zip(_TRADITIONAL_FORMS, _SIMPLIFIED_FORMS):
     _SIMPLIFIED_TO_TRADITIONAL.setdefault(_s, []).append(_t)
 
 
