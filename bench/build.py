@@ -13,11 +13,13 @@ the other, as a user meets them:
 2. ``unchanged``: an incremental build with nothing changed.
 3. ``one changed``: an incremental build after one sentence was appended to
    one document (the first text document in path order).
-4. ``resumed``: a full rebuild interrupted after half of the documents were
-   embedded (with one document: when the term table starts), then run again;
-   the row is the second run, which takes the finished documents' vectors
-   from ``.staging/``. The interruption is an exception raised by a wrapper
-   around the embedder, as the tests simulate a crash.
+4. ``resumed``: a full rebuild interrupted once half of its chunks and
+   sentences were embedded (at the first batch past half: batches are
+   ``embed_checkpoint`` texts; a corpus of one batch is interrupted when the
+   term table starts), then run again; the row is the second run, which
+   takes the finished batches' vectors from ``.staging/``. The interruption
+   is an exception raised by a wrapper around the embedder, as the tests
+   simulate a crash.
 
 Each row has the wall time, the seconds of each stage of the build
 (:class:`rag.index.progress.BuildStats`), how many chunks, sentences and terms were
@@ -61,7 +63,7 @@ DATASETS = tuple(d for d in RETRIEVAL_DATASETS if not d.endswith("-en"))
 APPENDED = "\n基准测试在文末追加了这一句话，用来衡量只改动一个文档时的增量构建。\n"
 # Stages shown in the Markdown table (the embedder is loaded once, before the runs).
 TABLE_STAGES = tuple(step for step in Step if step is not Step.EMBEDDER)
-SETTINGS = ["chunk_size", "chunk_overlap", "lexical_tokenizer", "embed_batch_size"]
+SETTINGS = ["chunk_size", "chunk_overlap", "lexical_tokenizer", "embed_batch_size", "embed_checkpoint"]
 
 
 @dataclass
@@ -127,22 +129,23 @@ class Interrupted(RuntimeError):
 
 
 class _InterruptingEmbedder:
-    """``inner``, but raising :class:`Interrupted` instead of embedding the
-    ``after + 1``-th document (``after`` None: instead of the term table)."""
+    """``inner``, but raising :class:`Interrupted` instead of embedding a
+    batch of passages once ``after`` texts were embedded (``after`` None:
+    instead of the term table)."""
 
     def __init__(self, inner, after: int | None) -> None:
         self._inner = inner
         self._after = after
-        self.documents = 0
+        self.texts = 0
 
     def __getattr__(self, name: str):
         return getattr(self._inner, name)
 
     def embed_passages(self, texts: Sequence[str], progress=None):
-        if self._after is not None and self.documents >= self._after:
-            raise Interrupted(f"interrupted after {self.documents} documents")
+        if self._after is not None and self.texts >= self._after:
+            raise Interrupted(f"interrupted after {self.texts} texts")
         vectors = self._inner.embed_passages(texts, progress)
-        self.documents += 1
+        self.texts += len(texts)
         return vectors
 
     def embed_queries(self, texts: Sequence[str], **options):
@@ -269,9 +272,9 @@ def run(config: Config, *, corpus_dir: Path | None = None, dataset: str | None =
         runs.append(_timed_build("one changed", f"incremental, one sentence appended to {changed}", config, corpus,
                                  embedder, full=False, progress=progress))
 
-        documents = full.documents_embedded
-        after = documents // 2 if documents > 1 else None
-        where = f"after {after} of {documents} documents" if after is not None else "at the term table"
+        texts = full.chunks_embedded + full.sentences_embedded
+        after = texts // 2 if texts > config.embed_checkpoint else None
+        where = f"after {after:,} of {texts:,} texts" if after is not None else "at the term table"
         progress.note(f"run 'resumed': a full rebuild interrupted {where}")
         from rag.index.build import build_index
 

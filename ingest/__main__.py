@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+from typing import TextIO
 
 from rag.config import Config
 from rag.engine import Engine
@@ -25,11 +26,14 @@ def main(argv: list[str] | None = None) -> int:
                         help="do nothing when the index is current (used by `make run`)")
     parser.add_argument("--quiet", action="store_true", help="no progress output")
     Config.add_arguments(parser, names=["corpus_dir", "index_dir", "embedder", "chunk_size", "chunk_overlap",
-                                        "lexical_tokenizer", "embed_batch_size"])
+                                        "lexical_tokenizer", "embed_batch_size", "embed_checkpoint"])
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s")
+    line = ProgressLine(sys.stderr)
+    handler = logging.StreamHandler(line)
+    handler.setFormatter(logging.Formatter("%(levelname)s: %(message)s"))
+    logging.basicConfig(level=logging.WARNING, handlers=[handler])
 
-    progress = None if args.quiet else _print_progress
+    progress = None if args.quiet else line.show
     try:
         engine = Engine(Config.from_args(args))
         if args.if_stale and not args.rebuild:
@@ -40,27 +44,69 @@ def main(argv: list[str] | None = None) -> int:
         else:
             report = engine.rebuild(full=args.rebuild, progress=progress)
     except (BuildError, IndexProblem, RuntimeError) as exc:
-        print(f"\nerror: {exc}", file=sys.stderr)
+        line.end()
+        print(f"error: {exc}", file=sys.stderr)
         return 2
+    line.end()
     print(report.summary())
     return 0
 
 
-def _print_progress(p: BuildProgress) -> None:
-    if p.stage is Stage.TERMS:
-        sys.stderr.write(f"\rembedding the term table: {p.done}/{p.total} new terms   ")
-        if p.done == p.total:
-            sys.stderr.write("\n")
-    elif p.stage is Stage.EMBED:
-        sys.stderr.write(f"\rembedding {p.file}: {p.done}/{p.total} "
-                         f"({p.chunks} chunks + {p.sentences} sentences)   ")
-        if p.done == p.total:
-            sys.stderr.write("\n")
-    elif p.stage is Stage.LOAD and p.file:
-        sys.stderr.write(f"\rloading {p.done + 1}/{p.total}: {p.file[:60]:<60}")
-    elif p.stage is Stage.LOAD:
-        sys.stderr.write("\n")
-    sys.stderr.flush()
+class ProgressLine:
+    """One progress line on a terminal, rewritten in place (``\r``), and a
+    stream for log messages that first ends that line, so a warning never
+    lands in the middle of it."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+        self._open = False
+
+    def show(self, p: BuildProgress) -> None:
+        text = describe(p)
+        if text is None:
+            return
+        self.stream.write(f"\r{text:<79}")
+        self._open = True
+        if p.stage is Stage.LOAD and p.done == p.total or p.stage in (Stage.EMBED, Stage.TERMS) and p.done == p.total:
+            self.end()
+        self.stream.flush()
+
+    def end(self) -> None:
+        if self._open:
+            self.stream.write("\n")
+            self._open = False
+
+    # The logging handler's stream.
+    def write(self, text: str) -> None:
+        self.end()
+        self.stream.write(text)
+
+    def flush(self) -> None:
+        self.stream.flush()
+
+
+def describe(p: BuildProgress) -> str | None:
+    """The progress line for ``p`` (None: nothing worth a line)."""
+    if p.stage is Stage.LOAD:
+        return f"loading {min(p.done + 1, p.total)}/{p.total}: {p.file[:50]}" if p.total else None
+    if p.stage in (Stage.EMBED, Stage.TERMS):
+        what = "embedding chunks and sentences" if p.stage is Stage.EMBED else "embedding the term table"
+        text = f"{what}: {p.done:,}/{p.total:,}"
+        if p.rate:
+            text += f", {p.rate:.0f}/s"
+        if p.eta is not None and p.done < p.total:
+            text += f", {_duration(p.eta)} left"
+        return text
+    return None
+
+
+def _duration(seconds: float) -> str:
+    seconds = int(seconds + 0.5)
+    if seconds < 60:
+        return f"{seconds} s"
+    if seconds < 3600:
+        return f"{seconds // 60} min {seconds % 60:02d} s"
+    return f"{seconds // 3600} h {seconds % 3600 // 60:02d} min"
 
 
 if __name__ == "__main__":

@@ -58,6 +58,9 @@ class Config:
     query_prefix: str = "query: "
     passage_prefix: str = "passage: "
     embed_batch_size: int = 32
+    # Texts a build embeds between two saves of its vectors to index/.staging/:
+    # an interrupted build resumes from its last save (seconds of work lost, at most).
+    embed_checkpoint: int = 1024
 
     # Chunking: characters per chunk (soft: sentences are never cut) and how many
     # trailing sentences of a chunk are repeated at the start of the next.

@@ -169,7 +169,9 @@ class Engine:
                                         "rebuild it with `python -m ingest --rebuild` (or Rebuild in the UI)")
             except IndexProblem as exc:
                 self._load_error = exc
-                log.warning("%s", exc)
+                # INFO, not WARNING: every caller hands the error to the user
+                # (search raises it, status shows it, rebuild raises it), once.
+                log.info("index not loaded: %s", exc)
                 return False
             self._store = store
             self._retriever = Retriever(store, embedder, self.config)

@@ -119,6 +119,7 @@ STRINGS: dict[str, dict[str, str]] = {
     "stage_index": {"zh": "建立索引", "en": "Indexing"},
     "stage_publish": {"zh": "发布新索引", "en": "Publishing"},
     "terms_label": {"zh": "跨语言术语表", "en": "cross-lingual term table"},
+    "time_left": {"zh": "每秒 {rate} 条，约剩 {minutes} 分钟", "en": "{rate}/s, about {minutes} min left"},
     # settings tab
     "top_k": {"zh": "检索段落数", "en": "Passages to retrieve"},
     "mode": {"zh": "回答方式", "en": "Answer mode"},

@@ -88,31 +88,25 @@ def engine_for(engine, changes: dict[str, Any]):
     return engine.with_overrides(**changes)
 
 
+# Where each stage of a build starts on the progress bar (it ends where the next starts).
+_STAGE_SPAN = {Stage.LOAD: (0.0, 0.05), Stage.INDEX: (0.05, 0.1), Stage.EMBED: (0.1, 0.85),
+               Stage.TERMS: (0.85, 0.95), Stage.PUBLISH: (0.95, 1.0)}
+
+
 @dataclass
 class ProgressTracker:
     """Turns the build's :class:`rag.index.progress.BuildProgress` steps into one
-    rising fraction and a label naming the stage and the file."""
+    rising fraction and a label naming the stage, the file or the count,
+    and, while embedding, the rate and the time left."""
 
     lang: str = "zh"
-    files: int = 0
-    files_done: int = 0
     last: float = 0.0
 
     def step(self, p: BuildProgress) -> tuple[float, str]:
         stage = p.stage
-        if stage is Stage.LOAD:
-            self.files = max(self.files, p.total)
-            fraction = 0.1 * (p.done / p.total if p.total else 1.0)
-        elif stage in (Stage.EMBED, Stage.TERMS):
-            within = p.done / p.total if p.total else 1.0
-            fraction = 0.1 + 0.85 * (self.files_done + within) / max(1, self.files)
-        elif stage is Stage.INDEX:
-            self.files = max(self.files, p.total)
-            self.files_done = p.done
-            fraction = 0.1 + 0.85 * p.done / max(1, p.total)
-        else:  # publish
-            fraction = 0.95 + 0.05 * (p.done / p.total if p.total else 1.0)
-        self.last = max(self.last, min(1.0, fraction))
+        lo, hi = _STAGE_SPAN[stage]
+        within = p.done / p.total if p.total else 1.0
+        self.last = max(self.last, min(1.0, lo + (hi - lo) * within))
         if stage is Stage.TERMS:   # shown as a step of embedding: "embedding · the term table"
             label = t("stage_embed", self.lang) + " · " + t("terms_label", self.lang)
         else:
@@ -121,6 +115,8 @@ class ProgressTracker:
                 label += f" · {p.file}"
         if p.total and stage is not Stage.PUBLISH:
             shown = min(p.done + 1, p.total) if stage is Stage.LOAD else p.done
-            label += f" ({shown}/{p.total})"
+            label += f" ({shown:,}/{p.total:,})"
+        if stage in (Stage.EMBED, Stage.TERMS) and p.eta is not None and p.done < p.total:
+            label += " · " + t("time_left", self.lang, rate=f"{p.rate:.0f}", minutes=f"{p.eta / 60:.1f}")
         return self.last, label
 

@@ -6,13 +6,16 @@ sentence table of :class:`rag.index.store.SentenceTable`: the reranker and the
 answer module compare the question with single sentences, which would cost
 seconds per question to embed at query time).
 
+Fast: the chunks and sentences of every new or changed document go to the
+embedder as one stream, longest first, so batches hold texts of one length
+(little padding) whatever the documents' sizes (:mod:`rag.index.staging`).
 Incremental: a document whose bytes (sha256) and whose chunker and embedder
 settings are unchanged keeps its chunks and vectors from the serving index.
-Resumable: vectors of each newly embedded document are saved to
-``index/.staging/`` as soon as they exist, so a build that is interrupted
-re-embeds only what it had not finished (:mod:`rag.index.staging`). Atomic: the new version is written in
-full, then published with one ``os.replace`` (see :mod:`rag.index.store`); a build
-that fails at any point leaves the previous index serving.
+Resumable: each finished batch of the stream is saved to ``index/.staging/``,
+so a build that is interrupted resumes from its last finished batch, even
+inside one large file. Atomic: the new version is written in full, then
+published with one ``os.replace`` (see :mod:`rag.index.store`); a build that
+fails at any point leaves the previous index serving.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ import json
 import logging
 import time
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Iterator, Sequence
@@ -37,10 +40,10 @@ from ingest.records import Chunk, Document
 from rag.config import Config
 from rag.index.lexical import LexicalIndex
 from rag.index.progress import BuildProgress, BuildReport, BuildStats, ProgressFn, Stage, Step
-from rag.index.staging import Staging
+from rag.index.staging import Staging, StreamProgress, embed_stream
 from rag.index.store import (FORMAT_VERSION, DocumentEntry, FailedEntry, IndexProblem, IndexStore, Manifest,
                              SentenceTable, publish)
-from rag.index.term_table import TermTable, corpus_terms, embed_terms, new_terms
+from rag.index.term_table import TERM_BATCH, TermTable, corpus_terms, reused_vectors
 from rag.index.texts import chunk_sentence_spans, passage_text, sentence_text
 from rag.models.embedder import Embedder, TextEmbedder
 
@@ -82,45 +85,27 @@ def build_index(config: Config, *, full: bool = False, documents: Sequence[Docum
         with stats.timing(Step.PREVIOUS):
             previous = None if full else _reusable_store(config, embedder)
         staging = Staging(config.index_dir / STAGING, _settings_key(config, embedder))
+        staged = staging.load()
 
-        chunks: list[Chunk] = []
-        vectors: list[np.ndarray] = []
-        sentence_spans: list[list[tuple[int, int]]] = []
-        sentence_vectors: list[np.ndarray] = []
-        entries: list[DocumentEntry] = []
         report = BuildReport(version="", documents=0, chunks=0, failed=failed, stats=stats)
-        now = _now()
-        for i, doc in enumerate(documents):
-            old = _previous_entry(previous, doc)
-            if old is not None:
-                with stats.timing(Step.REUSE):
-                    part = _reuse(previous, doc.path, first_id=len(chunks))
-                stats.chunks_reused += len(part.chunks)
-                stats.sentences_reused += _distinct_sentences(doc, part.sentence_spans)
-                indexed_at = old.indexed_at
-                report.reused_documents.append(doc.path)
-            else:
-                part = _embed_document(doc, config, len(chunks), embedder, staging, stats, report_progress)
-                indexed_at = now
-                report.embedded_documents.append(doc.path)
-            doc_chunks = part.chunks
-            chunks.extend(doc_chunks)
-            vectors.append(part.vectors)
-            sentence_spans.extend(part.sentence_spans)
-            sentence_vectors.append(part.sentence_vectors)
-            entries.append(DocumentEntry(doc.path, doc.title, doc.format, doc.sha256, doc.size,
-                                         len(doc_chunks), indexed_at, dict(doc.metadata)))
-            report_progress(BuildProgress(Stage.INDEX, i + 1, len(documents), doc.path))
-
+        parts = _plan(documents, previous, config, stats, report, report_progress)
+        chunks = [c for part in parts for c in part.chunks]
         if not chunks:
             raise BuildError(f"the documents in {config.corpus_dir} contain no text to index: "
                              "add documents with text, then rebuild")
+        if any(part.vectors is None for part in parts):
+            with stats.timing(Step.EMBED):
+                _embed_new(parts, embedder, staging, staged, config, stats, report_progress)
+
         report_progress(BuildProgress(Stage.PUBLISH, 0, 1))
         with stats.timing(Step.WRITE):
-            sentences = SentenceTable.from_parts(sentence_spans, np.vstack(sentence_vectors))
+            vectors = np.vstack([part.vectors for part in parts])
+            sentences = SentenceTable.from_parts([s for part in parts for s in part.sentence_spans],
+                                                 np.vstack([part.sentence_vectors for part in parts]))
         with stats.timing(Step.TERMS):
-            terms = _term_table(config, chunks, embedder, previous, stats, report_progress)
-        version = _write_version(config, embedder, documents, chunks, np.vstack(vectors), sentences, terms,
+            terms = _term_table(config, chunks, embedder, previous, staging, staged, stats, report_progress)
+        entries = [part.entry for part in parts]
+        version = _write_version(config, embedder, documents, chunks, vectors, sentences, terms,
                                  entries, failed, stats)
         with stats.timing(Step.WRITE):
             publish(config.index_dir, version)
@@ -169,63 +154,100 @@ def _reusable_store(config: Config, embedder: TextEmbedder) -> IndexStore | None
     return store
 
 
-def _previous_entry(store: IndexStore | None, doc: Document) -> DocumentEntry | None:
-    if store is None:
-        return None
-    for entry in store.manifest.documents:
-        if entry.path == doc.path and entry.sha256 == doc.sha256:
-            return entry
-    return None
-
-
 @dataclass
 class _DocumentPart:
-    """One document's share of the index: chunks, their vectors, and each
-    chunk's sentence spans with the stacked vectors of those sentences."""
+    """One document's share of the index: its chunks, their vectors, and
+    each chunk's sentence spans with the stacked vectors of those sentences.
+    A new document's vectors are filled in by :func:`_embed_new`; its
+    ``sentence_texts`` are what is embedded for each of its sentences."""
 
+    entry: DocumentEntry
     chunks: list[Chunk]
-    vectors: np.ndarray                         # (n_chunks, dim)
     sentence_spans: list[list[tuple[int, int]]]  # per chunk, in order
-    sentence_vectors: np.ndarray                # (sum of spans, dim)
+    vectors: np.ndarray | None = None            # (n_chunks, dim)
+    sentence_vectors: np.ndarray | None = None   # (sum of spans, dim)
+    sentence_texts: list[str] | None = None      # new documents only: one per span, in order
 
 
-def _reuse(store: IndexStore, path: str, first_id: int) -> _DocumentPart:
-    rows = [i for i, c in enumerate(store.chunks) if c.doc == path]
-    chunks = [_renumber(store.chunks[row], first_id + j) for j, row in enumerate(rows)]
+def _plan(documents: Sequence[Document], previous: IndexStore | None, config: Config, stats: BuildStats,
+          report: BuildReport, report_progress: ProgressFn) -> list[_DocumentPart]:
+    """Each document's part, in order: an unchanged document's taken whole
+    from ``previous``, a new or changed one's chunked and split into
+    sentences, its vectors still to embed."""
+    entries = {e.path: e for e in previous.manifest.documents} if previous is not None else {}
+    rows_by_doc: dict[str, list[int]] = {}
+    for row, chunk in enumerate(previous.chunks if previous is not None else []):
+        rows_by_doc.setdefault(chunk.doc, []).append(row)
+    now = _now()
+    parts = []
+    next_id = 0
+    for i, doc in enumerate(documents):
+        old = entries.get(doc.path)
+        if old is not None and old.sha256 == doc.sha256:
+            with stats.timing(Step.REUSE):
+                part = _reuse(previous, rows_by_doc.get(doc.path, []), old, next_id)
+            stats.chunks_reused += len(part.chunks)
+            stats.sentences_reused += _distinct_sentences(doc, part.sentence_spans)
+            report.reused_documents.append(doc.path)
+        else:
+            with stats.timing(Step.CHUNK):
+                part = _chunk(doc, config, next_id, now)
+            report.embedded_documents.append(doc.path)
+        parts.append(part)
+        next_id += len(part.chunks)
+        report_progress(BuildProgress(Stage.INDEX, i + 1, len(documents), doc.path))
+    return parts
+
+
+def _reuse(store: IndexStore, rows: list[int], entry: DocumentEntry, first_id: int) -> _DocumentPart:
+    chunks = [replace(store.chunks[row], id=first_id + j) for j, row in enumerate(rows)]
     spans = [store.sentences.spans_of(row) for row in rows]
     sentence_rows = [r for row in rows for r in store.sentences.rows_of(row)]
-    return _DocumentPart(chunks, store.vectors[rows], spans, store.sentences.vectors[sentence_rows])
+    return _DocumentPart(entry, chunks, spans, store.vectors[rows], store.sentences.vectors[sentence_rows])
 
 
-def _embed_document(doc: Document, config: Config, first_id: int, embedder: TextEmbedder, staging: Staging,
-                    stats: BuildStats, report_progress: ProgressFn) -> _DocumentPart:
-    """Chunk a document and embed its chunks and sentences (one call, so a
-    crash loses at most this document), or take them from an interrupted
-    build's staging."""
-    with stats.timing(Step.CHUNK):
-        chunks = chunk_document(doc, config.chunk_size, config.chunk_overlap, first_id=first_id)
-        spans = [chunk_sentence_spans(doc, c) for c in chunks]
-        # Overlapping chunks repeat sentences: each distinct text is embedded once.
-        sentence_texts = [sentence_text(c, doc.text[a:b])
-                          for c, chunk_spans in zip(chunks, spans) for a, b in chunk_spans]
-        unique = list(dict.fromkeys(sentence_texts))
-    with stats.timing(Step.EMBED):
-        staged = staging.get(doc.sha256)
-        if staged is not None and staged.shape[0] == len(chunks) + len(unique):
-            embedded = staged
-            stats.chunks_staged += len(chunks)
-            stats.sentences_staged += len(unique)
-        else:
-            def on_batch(done: int, total: int, path: str = doc.path, n: int = len(chunks)) -> None:
-                report_progress(BuildProgress(Stage.EMBED, done, total, path, chunks=n))
-            report_progress(BuildProgress(Stage.EMBED, 0, len(chunks) + len(unique), doc.path, chunks=len(chunks)))
-            embedded = embedder.embed_passages([passage_text(c) for c in chunks] + unique, progress=on_batch)
-            staging.put(doc.sha256, embedded)
-            stats.chunks_embedded += len(chunks)
-            stats.sentences_embedded += len(unique)
-    where = {text: len(chunks) + i for i, text in enumerate(unique)}
-    sentence_vectors = embedded[[where[t] for t in sentence_texts]] if sentence_texts else embedded[:0]
-    return _DocumentPart(chunks, embedded[:len(chunks)], spans, sentence_vectors)
+def _chunk(doc: Document, config: Config, first_id: int, indexed_at: str) -> _DocumentPart:
+    chunks = chunk_document(doc, config.chunk_size, config.chunk_overlap, first_id=first_id)
+    spans = [chunk_sentence_spans(doc, c) for c in chunks]
+    texts = [sentence_text(c, doc.text[a:b]) for c, chunk_spans in zip(chunks, spans) for a, b in chunk_spans]
+    entry = DocumentEntry(doc.path, doc.title, doc.format, doc.sha256, doc.size, len(chunks), indexed_at,
+                          dict(doc.metadata))
+    return _DocumentPart(entry, chunks, spans, sentence_texts=texts)
+
+
+def _embed_new(parts: list[_DocumentPart], embedder: TextEmbedder, staging: Staging,
+               staged: dict[bytes, np.ndarray], config: Config, stats: BuildStats,
+               report_progress: ProgressFn) -> None:
+    """Embed the chunks and sentences of every new part as one stream (see
+    the module docstring) and fill in the parts' vectors. Overlapping chunks
+    repeat sentences, and documents repeat text: each distinct text is
+    embedded once."""
+    new = [part for part in parts if part.sentence_texts is not None]
+    passages = [passage_text(c) for part in new for c in part.chunks]
+    sentences = [t for part in new for t in part.sentence_texts]
+    n_chunks = len(passages)
+
+    def encode(texts: list[str], within) -> np.ndarray:
+        return embedder.embed_passages(texts, progress=within)
+
+    def on_progress(p: StreamProgress) -> None:
+        report_progress(BuildProgress(Stage.EMBED, p.done, p.total, rate=p.rate, eta=p.eta))
+
+    embedded = embed_stream(passages + sentences, embedder.passage_prefix, encode, embedder.dim, staging, staged,
+                            config.embed_checkpoint, on_progress)
+    chunk_vectors, sentence_vectors = embedded.vectors[:n_chunks], embedded.vectors[n_chunks:]
+    chunk_keys = set(embedded.keys[:n_chunks])
+    sentence_keys = set(embedded.keys[n_chunks:]) - chunk_keys
+    stats.chunks_staged += len(chunk_keys & embedded.staged)
+    stats.chunks_embedded += len(chunk_keys - embedded.staged)
+    stats.sentences_staged += len(sentence_keys & embedded.staged)
+    stats.sentences_embedded += len(sentence_keys - embedded.staged)
+    c = s = 0
+    for part in new:
+        n, m = len(part.chunks), len(part.sentence_texts)
+        part.vectors, part.sentence_vectors = chunk_vectors[c:c + n], sentence_vectors[s:s + m]
+        part.sentence_texts = None
+        c, s = c + n, s + m
 
 
 def _distinct_sentences(doc: Document, spans: list[list[tuple[int, int]]]) -> int:
@@ -233,24 +255,28 @@ def _distinct_sentences(doc: Document, spans: list[list[tuple[int, int]]]) -> in
     return len({doc.text[a:b] for chunk_spans in spans for a, b in chunk_spans})
 
 
-def _renumber(chunk: Chunk, new_id: int) -> Chunk:
-    data = chunk.to_json()
-    data["id"] = new_id
-    return Chunk.from_json(data)
-
-
 def _term_table(config: Config, chunks: list[Chunk], embedder: TextEmbedder, previous: IndexStore | None,
-                stats: BuildStats, report_progress: ProgressFn) -> TermTable:
+                staging: Staging, staged: dict[bytes, np.ndarray], stats: BuildStats,
+                report_progress: ProgressFn) -> TermTable:
     """The corpus terms a foreign-script question is translated into (see
-    :mod:`rag.index.term_table`); terms the serving index knew keep their vectors."""
+    :mod:`rag.index.term_table`); terms the serving index knew keep their
+    vectors, new ones go through the resumable stream (as queries)."""
     terms = corpus_terms((passage_text(c) for c in chunks), config.lexical_tokenizer)
-    known = previous.terms if previous is not None else None
-    new = new_terms(terms, known, embedder.dim)
-    table = embed_terms(terms, embedder, known,
-                        progress=lambda done, total: report_progress(BuildProgress(Stage.TERMS, done, total)))
-    stats.terms_embedded += new
-    stats.terms_reused += len(terms) - new
-    return table
+    vectors, missing = reused_vectors(terms, previous.terms if previous is not None else None, embedder.dim)
+
+    def encode(texts: list[str], within) -> np.ndarray:
+        return embedder.embed_queries(texts, batch_size=TERM_BATCH)
+
+    def on_progress(p: StreamProgress) -> None:
+        report_progress(BuildProgress(Stage.TERMS, p.done, p.total, rate=p.rate, eta=p.eta))
+
+    if missing:
+        embedded = embed_stream([terms[i] for i in missing], embedder.query_prefix, encode, embedder.dim, staging,
+                                staged, config.embed_checkpoint, on_progress)
+        vectors[missing] = embedded.vectors
+    stats.terms_embedded += len(missing)
+    stats.terms_reused += len(terms) - len(missing)
+    return TermTable(terms, vectors)
 
 
 def _write_version(config: Config, embedder: TextEmbedder, documents: Sequence[Document], chunks: list[Chunk],

@@ -21,8 +21,8 @@ class Stage(StrEnum):
     """What a build is doing, as its progress reports it (in this order)."""
 
     LOAD = "load"         # reading the corpus: done/total count files
-    EMBED = "embed"       # embedding one document: done/total count its chunks, then its sentences
-    INDEX = "index"       # a document is in: done/total count documents
+    INDEX = "index"       # chunking new documents, taking unchanged ones: done/total count documents
+    EMBED = "embed"       # embedding the new chunks and sentences, all documents in one stream: done/total texts
     TERMS = "terms"       # embedding the term table: done/total count its new terms
     PUBLISH = "publish"   # writing and publishing the version: 0/1, then 1/1
 
@@ -44,22 +44,19 @@ class Step(StrEnum):
 @dataclass(frozen=True)
 class BuildProgress:
     """One step of a build, for progress bars (see :class:`Stage` for what
-    ``done``/``total`` count). In ``Stage.EMBED`` the first ``chunks`` of a
-    document's ``total`` texts are its chunks, the rest its distinct sentences."""
+    ``done``/``total`` count). Embedding steps (``EMBED``, ``TERMS``) also
+    give the ``rate`` so far (texts per second) and the ``eta``, the seconds
+    left (None until the first batch is done)."""
 
     stage: Stage
     done: int
     total: int
     file: str = ""
-    chunks: int = 0
+    rate: float = 0.0
+    eta: float | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "stage", Stage(self.stage))   # "load" is taken as Stage.LOAD
-
-    @property
-    def sentences(self) -> int:
-        """Embed steps of a document: how many of ``total`` are its sentences."""
-        return self.total - self.chunks if self.stage is Stage.EMBED else 0
 
 
 @dataclass

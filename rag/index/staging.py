@@ -1,34 +1,151 @@
-"""Resumable builds: each newly embedded document's vectors are saved to
-``index/.staging/`` as soon as they exist, so a build that is interrupted
-re-embeds only what it had not finished."""
+"""Resumable embedding: a build embeds its new texts as one stream of
+batches, longest first, and saves each finished batch's vectors to
+``index/.staging/`` at once, so an interrupted build resumes from its last
+finished batch, inside a large file as well as between files.
+
+Vectors are staged by what was embedded (a hash of prefix and text), under
+a folder named for the settings that decide vectors (embedder, prefixes,
+chunker, index format): a rerun with other settings stages apart, and a
+text that was embedded once is never embedded again by a resumed build.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import logging
+import os
 import shutil
+import time
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable, Sequence
 
 import numpy as np
 
+log = logging.getLogger(__name__)
+
+KEY_BYTES = 20                 # sha1 digest of prefix + text
+BATCH_GLOB = "batch-*.npz"
+
+# ``encode(texts, progress)`` returns (len(texts), dim) unit vectors and may
+# call ``progress(done, total)`` within the batch.
+Encode = Callable[[list[str], Callable[[int, int], None]], np.ndarray]
+
+
+def text_key(prefix: str, text: str) -> bytes:
+    """What a staged vector is filed under: the exact text the model saw."""
+    return hashlib.sha1((prefix + text).encode("utf-8", "surrogatepass")).digest()
+
 
 class Staging:
-    """Per-document vectors of an unfinished build, keyed by settings + sha:
-    the document's chunk vectors, then its distinct sentences' vectors."""
+    """The finished batches of an unfinished build (see the module docstring)."""
 
     def __init__(self, folder: Path, settings_key: str) -> None:
         self.folder = folder / settings_key
+        self._batches = 0
 
-    def get(self, sha256: str) -> np.ndarray | None:
-        path = self.folder / f"{sha256}.npy"
-        try:
-            return np.load(path) if path.exists() else None
-        except (OSError, ValueError):
-            return None  # a half-written cache file is just re-embedded
+    def load(self) -> dict[bytes, np.ndarray]:
+        """Every staged vector by its key. A batch file that cannot be read
+        (a crash while writing it, though it is written atomically) is skipped:
+        its texts are embedded again."""
+        found: dict[bytes, np.ndarray] = {}
+        for path in sorted(self.folder.glob(BATCH_GLOB)):
+            try:
+                with np.load(path) as data:
+                    keys, vectors = data["keys"], data["vectors"]
+            except (OSError, ValueError, KeyError, EOFError) as exc:
+                log.warning("ignoring unreadable staged batch %s: %s", path.name, exc)
+                continue
+            found.update(zip((bytes(k) for k in keys), vectors))
+            self._batches += 1
+        return found
 
-    def put(self, sha256: str, vectors: np.ndarray) -> None:
+    def save(self, keys: Sequence[bytes], vectors: np.ndarray) -> None:
+        """Stage one finished batch (written to a temporary name, then renamed)."""
         self.folder.mkdir(parents=True, exist_ok=True)
-        tmp = self.folder / f"{sha256}.tmp.npy"
-        np.save(tmp, vectors)
-        tmp.replace(self.folder / f"{sha256}.npy")
+        self._batches += 1
+        name = f"batch-{self._batches:06d}-{os.getpid()}"
+        tmp = self.folder / f"{name}.tmp.npz"
+        np.savez(tmp, keys=np.array(list(keys), dtype=f"S{KEY_BYTES}"), vectors=vectors.astype(np.float32))
+        tmp.replace(self.folder / f"{name}.npz")
 
     def clear(self) -> None:
         shutil.rmtree(self.folder.parent, ignore_errors=True)
+
+
+@dataclass(frozen=True)
+class StreamProgress:
+    """How far an embedding stream is: texts ``done`` of ``total``, the rate
+    so far (texts per second) and the seconds left, estimated from the
+    characters still to embed at the rate characters went so far (the
+    longest texts go first, so the estimate errs long)."""
+
+    done: int
+    total: int
+    rate: float
+    eta: float | None
+
+
+@dataclass(frozen=True)
+class Embedded:
+    """The vectors of a stream's texts, (n, dim) float32 in input order, the
+    staging key of each text, and the keys whose vectors came from staging
+    (an interrupted earlier build embedded them) rather than the encoder."""
+
+    vectors: np.ndarray
+    keys: list[bytes]
+    staged: frozenset[bytes]
+
+
+def embed_stream(texts: Sequence[str], prefix: str, encode: Encode, dim: int, staging: Staging,
+                 known: dict[bytes, np.ndarray], checkpoint: int,
+                 progress: Callable[[StreamProgress], None] | None = None) -> Embedded:
+    """Vectors of ``texts``: taken from ``known`` (the staged vectors) where
+    there, the rest embedded by ``encode`` longest first, ``checkpoint``
+    texts per call, each call's vectors staged (and added to ``known``) as
+    soon as it returns. Repeated texts are embedded once.
+
+    ``prefix`` is the prefix the encoder puts before each text (part of the
+    staging key, not added here).
+    """
+    keys = [text_key(prefix, t) for t in texts]
+    first: dict[bytes, int] = {}
+    for i, key in enumerate(keys):
+        first.setdefault(key, i)
+    distinct = list(first.values())
+    missing = [i for i in distinct if keys[i] not in known]
+    staged = frozenset(keys[i] for i in distinct if keys[i] in known)
+    missing.sort(key=lambda i: -len(texts[i]))
+    chars_total = sum(len(texts[i]) for i in missing)
+    chars_done = 0
+    started = time.perf_counter()
+
+    def report(done: int, chars: int) -> None:
+        if progress is None:
+            return
+        elapsed = time.perf_counter() - started
+        rate = done / elapsed if elapsed > 0 else 0.0
+        eta = (chars_total - chars) * elapsed / chars if chars > 0 else None
+        progress(StreamProgress(done, len(missing), rate, eta))
+
+    report(0, 0)
+    for lo in range(0, len(missing), checkpoint):
+        rows = missing[lo:lo + checkpoint]
+        batch = [texts[i] for i in rows]
+        batch_chars = sum(len(t) for t in batch)
+
+        def within(done: int, total: int, lo: int = lo, chars: int = chars_done) -> None:
+            if done < total:   # the batch's end is reported once it is staged
+                report(lo + done, chars + batch_chars * done // max(total, 1))
+
+        vectors = np.asarray(encode(batch, within), dtype=np.float32)
+        batch_keys = [keys[i] for i in rows]
+        staging.save(batch_keys, vectors)
+        known.update(zip(batch_keys, vectors))
+        chars_done += batch_chars
+        report(lo + len(rows), chars_done)
+
+    out = np.zeros((len(texts), dim), dtype=np.float32)
+    for i, key in enumerate(keys):
+        out[i] = known[key]
+    return Embedded(out, keys, staged)

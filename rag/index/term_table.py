@@ -57,14 +57,9 @@ def embed_terms(terms: Sequence[str], embedder: TextEmbedder, known: TermTable |
     """The table of ``terms``, reusing the vectors of ``known`` (the serving
     index's table) for terms it has and embedding only the new ones, ``batch``
     at a time (:data:`TERM_BATCH` per forward pass); ``progress(done, total)``
-    counts the new ones."""
-    dim = embedder.dim
-    vectors = np.zeros((len(terms), dim), dtype=np.float32)
-    have = _reusable(known, dim)
-    missing = [i for i, t in enumerate(terms) if t not in have]
-    for i, t in enumerate(terms):
-        if t in have:
-            vectors[i] = known.vectors[have[t]]
+    counts the new ones. (The build embeds the new ones through its
+    resumable stream instead: :func:`reused_vectors` is the shared half.)"""
+    vectors, missing = reused_vectors(terms, known, embedder.dim)
     for lo in range(0, len(missing), batch):
         rows = missing[lo:lo + batch]
         vectors[rows] = embedder.embed_queries([terms[i] for i in rows], batch_size=TERM_BATCH)
@@ -73,14 +68,16 @@ def embed_terms(terms: Sequence[str], embedder: TextEmbedder, known: TermTable |
     return TermTable(list(terms), vectors)
 
 
-def new_terms(terms: Sequence[str], known: TermTable | None, dim: int) -> int:
-    """How many of ``terms`` :func:`embed_terms` must embed (``known`` lacks them)."""
-    have = _reusable(known, dim)
-    return sum(1 for t in terms if t not in have)
-
-
-def _reusable(known: TermTable | None, dim: int) -> dict[str, int]:
-    """Row of each term of ``known`` whose vector can be reused (same dimension)."""
-    if known is None or known.vectors.shape[1:] != (dim,):
-        return {}
-    return {t: i for i, t in enumerate(known.terms)}
+def reused_vectors(terms: Sequence[str], known: TermTable | None, dim: int) -> tuple[np.ndarray, list[int]]:
+    """(len(terms), dim) vectors with the rows of terms ``known`` has filled
+    in, and the rows still to embed (``known`` lacks them, or its vectors
+    have another dimension)."""
+    vectors = np.zeros((len(terms), dim), dtype=np.float32)
+    have = {} if known is None or known.vectors.shape[1:] != (dim,) else {t: i for i, t in enumerate(known.terms)}
+    missing = []
+    for i, t in enumerate(terms):
+        if t in have:
+            vectors[i] = known.vectors[have[t]]
+        else:
+            missing.append(i)
+    return vectors, missing

@@ -28,7 +28,8 @@ def report(tmp_path_factory):
     for name, text in DOCS.items():
         (corpus / name).write_text(text, "utf-8")
     work = tmp_path_factory.mktemp("bench-build-work")
-    config = make_config(corpus, work / "unused-index")
+    # Batches of four texts, so the interrupted run stops inside the stream of 13.
+    config = make_config(corpus, work / "unused-index").replace(embed_checkpoint=4)
     # The counts do not depend on what the vectors mean: the fake embedder
     # (the command-line test below runs the real one).
     result = run(config, corpus_dir=corpus, work_dir=work, embedder=FakeEmbedder())
@@ -80,11 +81,14 @@ def test_one_changed_file_embeds_only_its_own_chunks_and_new_terms(report):
     assert one.terms_reused == report.terms
 
 
-def test_the_resumed_build_takes_the_finished_document_from_staging(report):
+def test_the_resumed_build_takes_the_finished_batches_from_staging(report):
     resumed = report.run("resumed")
-    assert report.interrupted == "after 1 of 3 documents" and report.interrupted_seconds > 0
-    assert (resumed.chunks_staged, resumed.chunks_embedded, resumed.chunks_reused) == (1, 2, 0)
-    assert resumed.sentences_staged + resumed.sentences_embedded == 10
+    # Interrupted past half of the full build's 12 texts: of the 13 texts now (3
+    # chunks, 10 sentences), longest first in batches of 4, two batches (the 3
+    # chunks and 5 sentences) were done when the third was interrupted.
+    assert report.interrupted == "after 6 of 12 texts" and report.interrupted_seconds > 0
+    assert (resumed.chunks_staged, resumed.chunks_embedded, resumed.chunks_reused) == (3, 0, 0)
+    assert (resumed.sentences_staged, resumed.sentences_embedded) == (5, 5)
     assert resumed.terms_reused == 0   # a full rebuild keeps no terms
 
 

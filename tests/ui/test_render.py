@@ -363,19 +363,21 @@ def test_overrides_apply_top_k_and_llm_only_when_allowed():
     assert overrides_for({"top_k": config.top_k, "mode": "extractive"}, served, False)[0] == {"llm": ""}
 
 
-def test_progress_rises_and_names_stage_and_file():
+def test_progress_rises_and_names_stage_file_rate_and_time_left():
     from rag.index.progress import BuildProgress
 
     tracker = ProgressTracker(lang="en")
     steps = [BuildProgress("load", 0, 2, "a.txt"), BuildProgress("load", 2, 2),
-             BuildProgress("embed", 0, 10, "a.txt"), BuildProgress("embed", 10, 10, "a.txt"),
-             BuildProgress("index", 1, 2, "a.txt"), BuildProgress("embed", 5, 10, "b.txt"),
-             BuildProgress("index", 2, 2, "b.txt"), BuildProgress("publish", 0, 1), BuildProgress("publish", 1, 1)]
+             BuildProgress("index", 1, 2, "a.txt"), BuildProgress("index", 2, 2, "b.txt"),
+             BuildProgress("embed", 0, 3000), BuildProgress("embed", 1500, 3000, rate=50.0, eta=90.0),
+             BuildProgress("embed", 3000, 3000, rate=50.0, eta=0.0), BuildProgress("terms", 5, 10),
+             BuildProgress("publish", 0, 1), BuildProgress("publish", 1, 1)]
     results = [tracker.step(p) for p in steps]
     fractions = [f for f, _ in results]
     assert fractions == sorted(fractions) and fractions[-1] == 1.0
     assert results[0][1] == "Loading · a.txt (1/2)"
-    assert results[5][1] == "Embedding · b.txt (5/10)"
+    assert results[5][1] == "Embedding (1,500/3,000) · 50/s, about 1.5 min left"
+    assert results[6][1] == "Embedding (3,000/3,000)"
     assert ProgressTracker(lang="zh").step(BuildProgress("publish", 0, 1))[1] == "发布新索引"
     # The term table is named as such, in the page's language, not as a file.
     from rag.index.progress import Stage

@@ -10,6 +10,7 @@ import json
 import shutil
 import time
 
+import numpy as np
 import pytest
 
 from support import ESSAY, make_config
@@ -17,6 +18,7 @@ from fakes import FakeEmbedder
 from rag.index.build import BuildError, build_index
 from rag.index.changes import FileHashes, corpus_changes
 from rag.index.store import IndexCorrupt, IndexMissing, IndexStore, current_version, read_manifest
+from rag.index.texts import sentence_text
 
 ESSAY_TEXT = ESSAY.read_text("utf-8")
 # Two small documents cut from the essay keep these builds quick.
@@ -106,35 +108,71 @@ def test_status_checks_do_not_reread_unchanged_files_but_see_a_same_size_rewrite
     assert corpus_changes(small, manifest, hashes) == ["a.txt"] and opened == ["a.txt"]
 
 
-def test_failed_build_leaves_the_serving_index_intact_and_resumes(small, monkeypatch):
+def test_interrupted_build_keeps_the_old_index_serving_and_resumes_from_its_last_batch(small, monkeypatch):
     build(small)
     serving = current_version(small.index_dir)
     before = IndexStore.load(small.index_dir).chunks
 
     (small.corpus_dir / "a.txt").write_text(PART_A + "\n第一处修改。", "utf-8")
     (small.corpus_dir / "b.txt").write_text(PART_B + "\n第二处修改。", "utf-8")
+    config = small.replace(embed_checkpoint=8)
+    embedder = FakeEmbedder()
+    real = embedder.embed_passages
+    batches: list[list[str]] = []
+    crash = [True]
+
+    def crash_on_the_third_batch(texts, progress=None):
+        if crash[0] and len(batches) == 2:
+            raise RuntimeError("simulated crash while embedding")
+        batches.append(list(texts))
+        return real(texts, progress)
+
+    monkeypatch.setattr(embedder, "embed_passages", crash_on_the_third_batch)
+    with pytest.raises(RuntimeError, match="simulated crash"):
+        build(config, embedder)
+    assert current_version(small.index_dir) == serving
+    assert IndexStore.load(small.index_dir).chunks == before
+
+    # The rerun embeds only what the two finished batches did not.
+    finished = {t for batch in batches for t in batch}
+    batches.clear()
+    crash[0] = False
+    report = build(config, embedder)
+    again = {t for batch in batches for t in batch}
+    assert len(finished) == 16 and not finished & again
+    assert report.stats.chunks_staged + report.stats.sentences_staged == 16
+    assert sorted(report.embedded_documents) == ["a.txt", "b.txt"]
+    assert not (small.index_dir / ".staging").exists()
+    # ... and builds exactly the index an uninterrupted build makes.
+    clean = small.replace(index_dir=small.index_dir.parent / "clean")
+    build(clean)
+    resumed, fresh = IndexStore.load(small.index_dir), IndexStore.load(clean.index_dir)
+    assert resumed.chunks == fresh.chunks
+    assert np.array_equal(resumed.vectors, fresh.vectors)
+    assert np.array_equal(resumed.sentences.vectors, fresh.sentences.vectors)
+
+
+def test_a_corrupt_staged_batch_is_embedded_again(small, monkeypatch):
+    config = small.replace(embed_checkpoint=8)
     embedder = FakeEmbedder()
     real = embedder.embed_passages
     calls = []
 
-    def fail_on_second_document(texts, progress=None):
+    def crash_on_the_second_batch(texts, progress=None):
         calls.append(len(texts))
         if len(calls) == 2:
-            raise RuntimeError("simulated crash while embedding")
+            raise RuntimeError("simulated crash")
         return real(texts, progress)
 
-    monkeypatch.setattr(embedder, "embed_passages", fail_on_second_document)
-    with pytest.raises(RuntimeError, match="simulated crash"):
-        build(small, embedder)
-    assert current_version(small.index_dir) == serving
-    assert IndexStore.load(small.index_dir).chunks == before
-
-    # The rerun embeds only the document the crash interrupted.
-    calls.clear()
-    report = build(small, embedder)
-    assert len(calls) == 1
-    assert sorted(report.embedded_documents) == ["a.txt", "b.txt"]
-    assert not (small.index_dir / ".staging").exists()
+    monkeypatch.setattr(embedder, "embed_passages", crash_on_the_second_batch)
+    with pytest.raises(RuntimeError):
+        build(config, embedder)
+    (staged,) = (small.index_dir / ".staging").rglob("batch-*.npz")
+    staged.write_bytes(b"half-written")
+    calls.append("rerun")   # from here on no call is the second
+    report = build(config, embedder)
+    assert report.stats.chunks_staged + report.stats.sentences_staged == 0
+    assert IndexStore.load(small.index_dir).chunks
 
 
 def test_empty_corpus_is_a_clear_error_and_keeps_the_old_index(small):
@@ -230,16 +268,16 @@ def test_stats_time_every_stage_and_count_what_was_embedded_or_reused(small, mon
     assert (stats.chunks_embedded, stats.chunks_reused, stats.chunks_staged) == (first.chunks, 0, 0)
     store = IndexStore.load(small.index_dir)
     assert stats.terms_embedded == len(store.terms) and stats.terms_reused == 0
-    distinct = len({(c.doc, store.documents[c.doc].text[a:b]) for i, c in enumerate(store.chunks)
+    distinct = len({sentence_text(c, store.documents[c.doc].text[a:b]) for i, c in enumerate(store.chunks)
                     for a, b in store.sentences.spans_of(i)})
     assert stats.sentences_embedded == distinct
 
-    # Each document's embed steps say how many of its texts are chunks and how many sentences.
-    last = {p.file: p for p in steps if p.stage is Stage.EMBED}
+    # Both documents' chunks and sentences are embedded as one stream, then the new terms.
+    embeds = [p for p in steps if p.stage is Stage.EMBED]
     terms = [p for p in steps if p.stage is Stage.TERMS]
-    assert sum(last[d].chunks for d in ("a.txt", "b.txt")) == stats.chunks_embedded
-    assert sum(last[d].sentences for d in ("a.txt", "b.txt")) == stats.sentences_embedded
-    assert terms[-1].total == stats.terms_embedded and terms[-1].sentences == 0
+    assert embeds[-1].done == embeds[-1].total == stats.chunks_embedded + stats.sentences_embedded
+    assert terms[-1].done == terms[-1].total == stats.terms_embedded
+    assert all(p.rate > 0 and p.eta is not None for p in embeds[1:])
 
     again = build(small)
     second = again.stats
