@@ -12,6 +12,7 @@ no such text, so the parser builds it and it is the reference.
 from __future__ import annotations
 
 import hashlib
+import logging
 from pathlib import Path
 from typing import Callable
 
@@ -23,6 +24,8 @@ from ingest.records import Document
 
 SUPPORTED_SUFFIXES: frozenset[str] = frozenset({".txt", ".md", ".markdown", ".pdf", ".docx", ".html", ".htm"})
 
+log = logging.getLogger(__name__)
+
 _FORMATS = {".txt": "txt", ".md": "md", ".markdown": "md", ".pdf": "pdf", ".docx": "docx",
             ".html": "html", ".htm": "html"}
 
@@ -30,19 +33,44 @@ _FORMATS = {".txt": "txt", ".md": "md", ".markdown": "md", ".pdf": "pdf", ".docx
 # --- discovery -----------------------------------------------------------
 
 
-def discover(corpus_dir: Path) -> list[Path]:
+def discover(corpus_dir: Path, skipped: list[LoadError] | None = None) -> list[Path]:
     """Supported files under ``corpus_dir``, recursively, sorted by relative
     path. Hidden files and folders (``.git``, ``.DS_Store``) and Office lock
-    files (``~$x.docx``) are skipped. Paths are ``corpus_dir / relative``."""
+    files (``~$x.docx``) are skipped. Paths are ``corpus_dir / relative``.
+
+    A symbolic link that leads outside ``corpus_dir`` (``link.txt ->
+    /etc/passwd``) is skipped too, never read: a warning names it, and it is
+    added to ``skipped`` (when given) for the user to see."""
     corpus_dir = Path(corpus_dir)
+    root = corpus_dir.resolve()
     found = []
     for path in corpus_dir.rglob("*"):
         rel = path.relative_to(corpus_dir)
         if any(part.startswith(".") for part in rel.parts) or path.name.startswith("~$"):
             continue
-        if path.suffix.lower() in SUPPORTED_SUFFIXES and path.is_file():
+        if path.suffix.lower() not in SUPPORTED_SUFFIXES:
+            continue
+        if not path.resolve().is_relative_to(root):
+            _skip_outside_link(path, rel.as_posix(), skipped)
+        elif path.is_file():
             found.append(path)
+    if skipped is not None:
+        skipped.sort(key=lambda e: e.path)
     return sorted(found, key=lambda p: p.relative_to(corpus_dir).as_posix())
+
+
+OUTSIDE_LINK = ("a symbolic link to a file outside the corpus folder, not indexed: "
+                "copy the file into the folder instead")
+_warned_links: set[str] = set()     # each link is named once per process, not at every status check
+
+
+def _skip_outside_link(path: Path, rel: str, skipped: list[LoadError] | None) -> None:
+    if skipped is not None:
+        skipped.append(LoadError(rel, OUTSIDE_LINK))
+    key = str(path.absolute())
+    if key not in _warned_links:
+        _warned_links.add(key)
+        log.warning("skipped %s: %s", path, OUTSIDE_LINK)
 
 
 # --- the entry point -----------------------------------------------------

@@ -23,6 +23,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Iterator, Mapping, Sequence
 
+from ingest.errors import LoadError
 from ingest.loaders import SUPPORTED_SUFFIXES, discover
 from ingest.records import Chunk, Document
 from lang.scripts import CJK_PUNCTUATION, IDEOGRAPHS
@@ -35,7 +36,7 @@ from rag.config import Config
 from rag.index.build import BuildError, build_index  # noqa: F401  (BuildError: what rebuild raises; shells catch it from here)
 from rag.index.changes import FileHashes, corpus_changes
 from rag.index.progress import BuildReport, ProgressFn
-from rag.index.store import IndexMismatch, IndexProblem, IndexStore, read_manifest
+from rag.index.store import FailedEntry, IndexMismatch, IndexProblem, IndexStore, read_manifest
 from rag.models.embedder import Embedder
 from rag.models.generate import make_generator
 from rag.records import Answer, Hit, Turn
@@ -206,9 +207,18 @@ class Engine:
         the new index. On failure the old index keeps serving and the
         exception (:class:`~rag.index.build.BuildError` and others) propagates."""
         report = build_index(self.config, full=full, progress=progress, embedder=self.embedder)
+        # Links leading outside the corpus are skipped by discovery, before
+        # the build sees them; the user sees them among the skipped files.
+        report.failed.extend(FailedEntry(e.path, e.reason) for e in self._outside_links())
         if not self.reload():
             raise self._load_error
         return report
+
+    def _outside_links(self) -> list[LoadError]:
+        skipped: list[LoadError] = []
+        if self.config.corpus_dir.is_dir():
+            discover(self.config.corpus_dir, skipped)
+        return skipped
 
     def ensure_index(self, progress: ProgressFn | None = None) -> BuildReport | None:
         """Build the index when it is missing, stale, or built with other
@@ -244,7 +254,8 @@ class Engine:
         rows = []
         on_disk = set()
         corpus = self.config.corpus_dir
-        for path in discover(corpus) if corpus.is_dir() else []:
+        skipped: list[LoadError] = []
+        for path in discover(corpus, skipped) if corpus.is_dir() else []:
             rel = path.relative_to(corpus).as_posix()
             on_disk.add(rel)
             entry = indexed.get(rel)
@@ -257,6 +268,10 @@ class Engine:
             rows.append(DocumentStatus(rel, entry.title if entry else path.stem, path.suffix.lstrip(".").lower(),
                                        path.stat().st_size, entry.chunks if entry else 0,
                                        entry.indexed_at if entry else "", status, failed.get(rel, "")))
+        for link in skipped:          # never read: its size is the link's own
+            rows.append(DocumentStatus(link.path, Path(link.path).stem, Path(link.path).suffix.lstrip(".").lower(),
+                                       (corpus / link.path).lstat().st_size, 0, "", "failed", link.reason))
+            on_disk.add(link.path)
         for rel, entry in indexed.items():
             if rel not in on_disk:
                 rows.append(DocumentStatus(rel, entry.title, entry.format, entry.size, entry.chunks,

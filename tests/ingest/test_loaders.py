@@ -26,6 +26,22 @@ def test_discover_finds_supported_files_recursively_sorted_skipping_hidden_and_u
     assert found == ["a.md", "b.txt", "e.htm", "f.docx", "sub/c.PDF", "sub/deeper/d.html"]
 
 
+def test_discover_skips_links_leading_outside_the_corpus_naming_them(tmp_path, caplog):
+    corpus, outside = tmp_path / "corpus", tmp_path / "outside"
+    write(corpus, "normal.txt", b"x")
+    write(outside, "secret.txt", b"secret")
+    write(outside, "sub/deep.txt", b"secret")
+    (corpus / "link.txt").symlink_to(outside / "secret.txt")
+    (corpus / "folder").symlink_to(outside / "sub", target_is_directory=True)
+    (corpus / "inside.txt").symlink_to(corpus / "normal.txt")     # a link within the corpus is a file like any
+    skipped: list[LoadError] = []
+    with caplog.at_level("WARNING", logger="ingest.loaders"):
+        found = [p.relative_to(corpus).as_posix() for p in discover(corpus, skipped)]
+    assert found == ["inside.txt", "normal.txt"]
+    assert [e.path for e in skipped] == ["link.txt"] and "outside the corpus folder" in skipped[0].reason
+    assert any("link.txt" in r.getMessage() and r.levelname == "WARNING" for r in caplog.records)
+
+
 # One small file per supported suffix, each holding the marker sentence, and the format it loads as.
 MARKER = "Lake Qingsong lies east of the county."
 

@@ -116,3 +116,21 @@ def test_per_request_overrides_share_the_loaded_index_and_embedder(essay_engine)
     assert essay_engine.with_overrides() is essay_engine
     with pytest.raises(ValueError, match="rebuild"):
         essay_engine.with_overrides(chunk_size=100)
+
+
+def test_a_link_leading_outside_the_corpus_is_not_indexed_nor_served_and_is_shown_as_skipped(tmp_path, essay_config):
+    corpus, index = tmp_path / "corpus", tmp_path / "index"
+    shutil.copytree(essay_config.corpus_dir, corpus)
+    shutil.copytree(essay_config.index_dir, index, ignore=shutil.ignore_patterns(".build.lock", ".staging"))
+    secret = tmp_path / "passwd"
+    secret.write_text("root:x:0:0:超级用户口令文件:/root:/bin/bash\n", "utf-8")
+    (corpus / "link.txt").symlink_to(secret)
+    engine = Engine(essay_config.replace(corpus_dir=corpus, index_dir=index))
+    report = engine.rebuild()
+    assert [f.path for f in report.failed] == ["link.txt"], report.failed
+    assert "outside the corpus folder" in report.failed[0].reason
+    assert "link.txt" in report.summary()
+    assert all(h.chunk.doc != "link.txt" for h in engine.search("超级用户口令文件 root", k=20))
+    row = next(d for d in engine.documents() if d.path == "link.txt")
+    assert row.status == "failed" and "outside the corpus folder" in row.reason
+    assert engine.status().changed == ()
