@@ -16,9 +16,11 @@ import sys
 from typing import Iterable
 
 from rag.config import Config
-from rag.engine import Engine, QuestionError
+from rag.engine import Engine, QuestionError, valid_text
 from rag.index.store import IndexProblem
 from rag.records import Answer, Hit
+
+log = logging.getLogger("rag")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -54,11 +56,16 @@ def main(argv: list[str] | None = None) -> int:
                     _print_hits(question, engine.search(question, args.k), args.json)
                 else:
                     _print_answer(_ask_streaming(engine, question, args.json), args.json)
-            except QuestionError as exc:
+            except IndexProblem:
+                raise                       # no index: every later question would fail the same way
+            except Exception as exc:        # one line's failure is reported on its line; the batch goes on
                 if args.question is not None:
                     raise
-                print(json.dumps({"question": question, "error": str(exc)}, ensure_ascii=False)
-                      if args.json else f"error: {exc}", flush=True)
+                if not isinstance(exc, QuestionError):
+                    log.exception("question failed: %s", valid_text(question))
+                line = (json.dumps({"question": question, "error": str(exc) or type(exc).__name__},
+                                   ensure_ascii=False) if args.json else f"error: {exc}")
+                print(valid_text(line), flush=True)
     except (QuestionError, IndexProblem, ValueError, RuntimeError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -66,9 +73,14 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _stdin_lines() -> Iterable[str]:
-    for line in sys.stdin:
+    """One question a line; bytes that are not UTF-8 become U+FFFD, so a bad
+    line is still asked (and says so) and never stops the lines after it."""
+    lines = sys.stdin.buffer if hasattr(sys.stdin, "buffer") else sys.stdin
+    for line in lines:
+        if isinstance(line, bytes):
+            line = line.decode("utf-8", errors="replace")
         if line.strip():
-            yield line.rstrip("\n")
+            yield line.rstrip("\r\n")
 
 
 def _ask_streaming(engine: Engine, question: str, as_json: bool) -> Answer:
@@ -88,8 +100,8 @@ def _ask_streaming(engine: Engine, question: str, as_json: bool) -> Answer:
 
 def _print_hits(question: str, hits: list[Hit], as_json: bool) -> None:
     if as_json:
-        print(json.dumps({"question": question, "hits": [h.to_json() for h in hits]}, ensure_ascii=False),
-              flush=True)
+        print(json.dumps({"question": valid_text(question), "hits": [h.to_json() for h in hits]},
+                         ensure_ascii=False), flush=True)
         return
     for h in hits:
         where = f"{h.chunk.doc}" + (f" · {h.chunk.section}" if h.chunk.section else "")

@@ -310,6 +310,12 @@ class Engine:
         if not question:
             raise QuestionError("the question is empty: type a question")
         notes = []
+        # Lone surrogates (undecodable bytes of a command line, "\ud800" in
+        # JSON) are not text: the tokenizer refuses them. Shown as "\ufffd".
+        question = valid_text(question)
+        if "\ufffd" in question:
+            notes.append("characters that are not valid text (invalid UTF-8, lone surrogates) "
+                         "were replaced by \ufffd")
         limit = self.config.max_question_chars
         if len(question) > limit:
             question = question[:limit]
@@ -370,6 +376,14 @@ class Engine:
         answer.notes = notes + answer.notes
         return answer
 
+
+_SURROGATES = re.compile("[\ud800-\udfff]")
+
+
+def valid_text(text: str) -> str:
+    """``text`` with each lone surrogate replaced by U+FFFD: text that can be
+    encoded, tokenized and printed."""
+    return _SURROGATES.sub("\ufffd", text)
 
 # Kept: word characters (ideographs among them), CJK punctuation and a few safe marks.
 _UNSAFE = re.compile(rf"[^\w.\-() {CJK_PUNCTUATION}{IDEOGRAPHS}]+")

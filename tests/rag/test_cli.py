@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import io
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -115,3 +117,28 @@ def test_ingest_of_an_empty_corpus_exits_non_zero_with_a_message(tmp_path):
     out = run("-m", "ingest", "--corpus", str(tmp_path / "empty"), "--index", str(tmp_path / "index"))
     assert out.returncode == 2 and "no indexable documents" in out.stderr
     assert not (tmp_path / "index" / "CURRENT").exists()
+
+
+def test_invalid_utf8_on_stdin_is_answered_line_by_line_and_the_batch_goes_on(essay_config, monkeypatch, capsys):
+    """Bytes that are not UTF-8 (read as the C locale reads them, surrogate-escaped) ended the batch with a
+    TypeError from the tokenizer; each line is now answered or reports its error, and the next is asked."""
+    from rag.__main__ import main
+
+    data = "组织部门".encode() + b"\xff\xfe" + "的职能是什么？\n".encode() + b"\xc3\n" + "组织部门的职能是什么？\r\n".encode()
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(data), encoding="utf-8", errors="surrogateescape"))
+    assert main(["search", "--json", "--k", "1", *index_args(essay_config)]) == 0
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [line["question"] for line in lines] == ["组织部门\ufffd\ufffd的职能是什么？", "\ufffd", "组织部门的职能是什么？"]
+    assert all("hits" in line or "error" in line for line in lines)
+    assert lines[0]["hits"] and lines[2]["hits"][0]["doc"] == "innovating-organizational-work.txt"
+
+
+def test_undecodable_argv_and_lone_surrogates_are_answered_with_a_note(essay_config, capsys):
+    """Python hands undecodable argv bytes over as lone surrogates (os.fsdecode); so does JSON's "\\ud800"."""
+    from rag.__main__ import main
+
+    question = os.fsdecode(b"\xff") + "组织部门的职能是什么？\ud800"
+    assert main(["ask", "--json", question, *index_args(essay_config)]) == 0
+    answer = json.loads(capsys.readouterr().out)
+    assert answer["question"] == "\ufffd组织部门的职能是什么？\ufffd"
+    assert answer["citations"] and any("\ufffd" in note for note in answer["notes"])
