@@ -15,13 +15,15 @@ from __future__ import annotations
 
 import logging
 import re
-import shutil
+import os
+import tempfile
 import threading
 import unicodedata
+from contextlib import nullcontext
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Iterator, Mapping, Sequence
+from typing import Any, BinaryIO, Iterator, Mapping, Sequence
 
 from ingest.errors import LoadError
 from ingest.loaders import SUPPORTED_SUFFIXES, discover
@@ -278,20 +280,37 @@ class Engine:
                                            entry.indexed_at, "removed"))
         return rows
 
-    def add_file(self, source: Path, name: str | None = None) -> str:
-        """Copy a file into the corpus under a safe name; returns its corpus
-        path. Raises ValueError for an unsupported type or an oversize file."""
-        name = safe_filename(name or source.name)
+    def add_file(self, source: Path | BinaryIO, name: str | None = None) -> str:
+        """Copy a file (a path, or an open binary file) into the corpus under a
+        safe name that no file of the corpus has: never over a document, but
+        beside it (``report.txt`` taken: ``report (2).txt``). Returns its
+        corpus path. Raises ValueError for an unsupported type or an oversize
+        file; then nothing is added."""
+        name = safe_filename(name or getattr(source, "name", "") or "upload")
         if Path(name).suffix.lower() not in SUPPORTED_SUFFIXES:
             raise ValueError(f"{name}: unsupported file type; supported: {', '.join(sorted(SUPPORTED_SUFFIXES))}")
-        size = source.stat().st_size
-        if size > self.config.upload_max_mb * 1024 * 1024:
-            raise ValueError(f"{name}: {size / 1e6:.1f} MB is over the upload limit of "
-                             f"{self.config.upload_max_mb} MB (set --upload-max-mb to change it)")
-        self.config.corpus_dir.mkdir(parents=True, exist_ok=True)
-        target = self.config.corpus_dir / name
-        shutil.copyfile(source, target)
-        return name
+        limit = self.config.upload_max_mb * 1024 * 1024
+        if isinstance(source, Path) and source.stat().st_size > limit:
+            raise ValueError(_over_limit(name, source.stat().st_size, self.config))
+        corpus = self.config.corpus_dir
+        corpus.mkdir(parents=True, exist_ok=True)
+        # Written under a hidden name (discovery skips it), then moved onto a
+        # name claimed atomically: a concurrent upload of the same name gets the next one.
+        with open(source, "rb") if isinstance(source, Path) else nullcontext(source) as src:
+            fd, part = tempfile.mkstemp(dir=corpus, prefix=".upload-", suffix=".part")
+            try:
+                with os.fdopen(fd, "wb") as out:
+                    size = 0
+                    while block := src.read(1 << 20):
+                        size += len(block)
+                        if size > limit:
+                            raise ValueError(_over_limit(name, size, self.config))
+                        out.write(block)
+                stored = _claim_name(corpus, name)
+                os.replace(part, corpus / stored)
+            finally:
+                Path(part).unlink(missing_ok=True)
+        return stored
 
     def delete_document(self, rel: str) -> None:
         """Remove a document from the corpus folder (the next rebuild drops
@@ -396,6 +415,28 @@ def safe_filename(name: str) -> str:
     name = _UNSAFE.sub("_", name).strip(" .") or "upload"
     stem, suffix = Path(name).stem, Path(name).suffix
     return (stem[:120] or "upload") + suffix.lower()
+
+
+def _over_limit(name: str, size: int, config: Config) -> str:
+    return (f"{name}: {size / 1e6:.1f} MB is over the upload limit of "
+            f"{config.upload_max_mb} MB (set --upload-max-mb to change it)")
+
+
+def _claim_name(corpus: Path, name: str) -> str:
+    """``name``, or ``stem (2).suffix``, ``stem (3).suffix`` ...: the first no
+    file of the corpus has (compared ignoring case), claimed by creating it."""
+    stem, suffix = Path(name).stem, Path(name).suffix
+    taken = {p.name.lower() for p in corpus.iterdir()}
+    for n in range(1, 10_000):
+        candidate = name if n == 1 else f"{stem} ({n}){suffix}"
+        if candidate.lower() in taken:
+            continue
+        try:
+            os.close(os.open(corpus / candidate, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644))
+        except FileExistsError:
+            continue
+        return candidate
+    raise ValueError(f"{name}: too many documents of that name")
 
 
 def _pieces(text: str, size: int = 12) -> Iterator[str]:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol, Sequence
 
-from rag.engine import BuildError, IndexProblem
+from rag.engine import BuildError, IndexProblem, safe_filename
 from ui import render
 from ui.i18n import t
 from ui.page import Page
@@ -101,17 +101,23 @@ class Documents:
                                **self.page.documents_fields(lang), examples=self.page.examples())
 
     def upload(self, paths: Sequence[str] | None, settings: Any) -> DocumentsUpdate:
-        """Copy the uploaded files into the corpus; say which were added and
-        why any were refused. The upload box is emptied."""
+        """Copy the uploaded files into the corpus; say which were added, which
+        were kept beside a document of the same name (never over it) and why
+        any were refused. The upload box is emptied."""
         lang = self.page.language(settings)
-        added, problems = [], []
+        added, renamed, problems = [], [], []
         for p in paths or []:
             path = Path(p)
             try:
-                added.append(self.page.engine.add_file(path, path.name))
+                stored = self.page.engine.add_file(path, path.name)
             except (ValueError, OSError) as exc:
                 problems.append(str(exc))
+                continue
+            added.append(stored)
+            if stored != safe_filename(path.name):
+                renamed.append(t("uploaded_renamed", lang, name=safe_filename(path.name), stored=stored))
         lines = [_message(True, t("uploaded", lang, names=", ".join(added)), "✓ ")] if added else []
+        lines += [_message(True, text, "⚠ ") for text in renamed]
         lines += [_message(False, t("upload_failed", lang, reason=problem), "✗ ") for problem in problems]
         return DocumentsUpdate(build_msg="".join(lines), files=None, changed=bool(added))
 

@@ -100,6 +100,9 @@ STRINGS: dict[str, dict[str, str]] = {
     "upload_limit": {"zh": "单个文件最大 {mb} MB。上传后自动增量重建索引。",
                      "en": "At most {mb} MB per file. The index is rebuilt incrementally after an upload."},
     "uploaded": {"zh": "已加入语料库：{names}", "en": "Added to the corpus: {names}"},
+    "uploaded_renamed": {"zh": "已有同名文档 {name}，新文件另存为 {stored}（原文档未被替换）",
+                         "en": "A document named {name} exists: the new file was saved as {stored} "
+                               "(the existing one is unchanged)"},
     "upload_failed": {"zh": "未加入：{reason}", "en": "Not added: {reason}"},
     "delete_choice": {"zh": "选择要删除的文档", "en": "Document to delete"},
     "delete": {"zh": "删除文档", "en": "Delete document"},

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import shutil
 
 import pytest
@@ -134,3 +135,24 @@ def test_a_link_leading_outside_the_corpus_is_not_indexed_nor_served_and_is_show
     row = next(d for d in engine.documents() if d.path == "link.txt")
     assert row.status == "failed" and "outside the corpus folder" in row.reason
     assert engine.status().changed == ()
+
+
+def test_an_upload_never_replaces_a_document_of_the_same_name_but_is_kept_beside_it(tmp_path):
+    """'../../evil.txt' and '..\\evil.txt' both come in as evil.txt: the second used to overwrite the first."""
+    engine = Engine(make_config(tmp_path / "c", tmp_path / "index", upload_max_mb=1))
+    sources = []
+    for i, text in enumerate(["第一份。", "第二份。", "第三份。"]):
+        sources.append(tmp_path / f"src-{i}.txt")
+        sources[-1].write_text(text, "utf-8")
+    assert engine.add_file(sources[0], "../../evil.txt") == "evil.txt"
+    assert engine.add_file(sources[1], "..\\evil.txt") == "evil (2).txt"
+    assert engine.add_file(sources[2], "EVIL.TXT") == "EVIL (3).txt"     # names differing in case only are one name
+    corpus = tmp_path / "c"
+    assert [(corpus / n).read_text("utf-8") for n in ("evil.txt", "evil (2).txt", "EVIL (3).txt")] == [
+        "第一份。", "第二份。", "第三份。"]
+    # An open file (the HTTP API's upload) is checked against the limit as it is read; nothing is left behind.
+    with pytest.raises(ValueError, match="upload limit"):
+        engine.add_file(io.BytesIO(b"x" * (1024 * 1024 + 1)), "big.txt")
+    with io.BytesIO("第四份。".encode()) as stream:
+        assert engine.add_file(stream, "evil.txt") == "evil (4).txt"
+    assert sorted(p.name for p in corpus.iterdir()) == ["EVIL (3).txt", "evil (2).txt", "evil (4).txt", "evil.txt"]

@@ -73,6 +73,16 @@ def test_upload_copies_supported_files_refuses_others_and_empties_the_box(docume
     assert update.files is None and update.changed is True
 
 
+def test_upload_of_a_name_already_in_the_corpus_keeps_both_and_says_so(documents, engine, tmp_path):
+    (engine.config.corpus_dir / "evil.txt").write_text("原有的文档。", "utf-8")
+    (tmp_path / "evil.txt").write_text("新上传的文档。", "utf-8")
+    update = documents.upload([str(tmp_path / "evil.txt")], {"lang": "zh"})
+    assert (engine.config.corpus_dir / "evil.txt").read_text("utf-8") == "原有的文档。"
+    assert (engine.config.corpus_dir / "evil (2).txt").read_text("utf-8") == "新上传的文档。"
+    assert "已加入语料库：evil (2).txt" in update.build_msg
+    assert "已有同名文档 evil.txt，新文件另存为 evil (2).txt" in update.build_msg and update.changed is True
+
+
 def test_upload_of_nothing_usable_does_not_ask_for_a_rebuild(documents, tmp_path):
     (tmp_path / "image.png").write_bytes(b"\x89PNG")
     assert documents.upload([str(tmp_path / "image.png")], {}).changed is False
