@@ -140,8 +140,10 @@ def build_app(engine):
                         label(gr.Markdown(t("upload_limit", lang, mb=config.upload_max_mb)),
                               "value", lambda lang: t("upload_limit", lang, mb=config.upload_max_mb))
                     with gr.Column(scale=2):
+                        # Choices are filled when the page opens; an API client that never
+                        # opened it sends a name, which the handler checks against the corpus.
                         delete_choice = label(gr.Dropdown(label=t("delete_choice", lang), choices=[],
-                                                          elem_id="delete-choice", allow_custom_value=False),
+                                                          elem_id="delete-choice", allow_custom_value=True),
                                               "label", "delete_choice")
                         delete_btn = label(gr.Button(t("delete", lang), variant="stop", size="sm",
                                                      elem_id="delete"), "value", "delete")

@@ -314,11 +314,15 @@ class Engine:
 
     def delete_document(self, rel: str) -> None:
         """Remove a document from the corpus folder (the next rebuild drops
-        it from the index)."""
-        target = (self.config.corpus_dir / rel).resolve()
-        if self.config.corpus_dir.resolve() not in target.parents:
+        it from the index). ``rel`` must name a document of the corpus as
+        :meth:`documents` lists it; anything else is refused (ValueError)."""
+        corpus = self.config.corpus_dir
+        target = corpus / rel
+        if corpus.resolve() not in target.resolve().parents:
             raise ValueError(f"{rel}: not a path inside the corpus folder")
-        target.unlink(missing_ok=True)
+        if corpus.is_dir() and target not in discover(corpus):
+            raise ValueError(f"{rel}: no such document in the corpus folder")
+        target.unlink(missing_ok=True)       # a link inside the corpus: the link, not what it points to
 
     # --- asking ----------------------------------------------------------
 

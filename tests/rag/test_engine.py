@@ -107,6 +107,22 @@ def test_delete_document_refuses_paths_outside_the_corpus(tmp_path, essay_config
         engine.delete_document("../outside.txt")
 
 
+def test_delete_document_removes_only_a_document_of_the_corpus(tmp_path):
+    corpus = tmp_path / "c"
+    engine = Engine(make_config(corpus, tmp_path / "index"))
+    (corpus / "sub").mkdir(parents=True)
+    (corpus / "sub" / "a.txt").write_text("甲。", "utf-8")
+    (corpus / "notes.rtf").write_text("x", "utf-8")
+    (corpus / "link.txt").symlink_to(corpus / "sub" / "a.txt")
+    for name in ("nothere.txt", "notes.rtf", "sub", "sub/../sub/a.txt"):
+        with pytest.raises(ValueError, match="no such document"):
+            engine.delete_document(name)
+    engine.delete_document("link.txt")                  # the link goes, not the file it points to
+    assert not (corpus / "link.txt").is_symlink() and (corpus / "sub" / "a.txt").exists()
+    engine.delete_document("sub/a.txt")
+    assert not (corpus / "sub" / "a.txt").exists() and (corpus / "notes.rtf").exists()
+
+
 def test_per_request_overrides_share_the_loaded_index_and_embedder(essay_engine):
     view = essay_engine.with_overrides(top_k=2)
     assert view is not essay_engine and view.config.top_k == 2

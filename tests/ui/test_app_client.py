@@ -96,6 +96,18 @@ def test_rebuild_through_the_api_reports_documents_and_keeps_answering(client):
     assert "[1]" in message_text(messages[-1])
 
 
+def test_delete_from_a_fresh_api_session_removes_a_corpus_file_and_refuses_a_name_not_in_the_corpus(essay_app):
+    """A session that never opened the page has no choices in its dropdown: /delete was refused
+    ("Value: normal.txt is not in the list of choices: []") until something called /rebuild."""
+    (essay_app.corpus / "normal.txt").write_text("一份要删除的文档。\n", "utf-8")
+    fresh = gradio_client.Client(essay_app.url, verbose=False)
+    message = fresh.predict("normal.txt", api_name="/delete")
+    assert "已从语料库删除：normal.txt" in message, message
+    assert not (essay_app.corpus / "normal.txt").exists()
+    refused = gradio_client.Client(essay_app.url, verbose=False).predict("nothere.txt", api_name="/delete")
+    assert "no such document" in refused and "build-msg bad" in refused
+
+
 def test_index_built_with_another_embedder_is_reported_and_fixed_by_rebuild(essay_index_template, tmp_path):
     corpus, index = copy_essay(essay_index_template, tmp_path)
     current = (index / "CURRENT").read_text("utf-8").strip()
