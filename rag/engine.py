@@ -41,7 +41,7 @@ from rag.index.progress import BuildReport, ProgressFn
 from rag.index.store import FailedEntry, IndexMismatch, IndexProblem, IndexStore, read_manifest
 from rag.models.embedder import Embedder
 from rag.models.generate import make_generator
-from rag.records import Answer, Hit, Turn
+from rag.records import Answer, Hit, Note, Turn
 from rag.retrieve.retriever import Retriever
 
 log = logging.getLogger(__name__)
@@ -326,23 +326,24 @@ class Engine:
 
     # --- asking ----------------------------------------------------------
 
-    def clean_question(self, question: str) -> tuple[str, list[str]]:
+    def clean_question(self, question: str) -> tuple[str, list[Note]]:
         """The question stripped and capped at ``max_question_chars``, and
         notes for the user about what was changed."""
         question = (question or "").strip()
         if not question:
             raise QuestionError("the question is empty: type a question")
         notes = []
+        limit = self.config.max_question_chars
+        if len(question) > limit:
+            question = question[:limit]
+            notes.append(Note(f"the question was cut to its first {limit} characters", "question_cut",
+                              limit=limit))
         # Lone surrogates (undecodable bytes of a command line, "\ud800" in
         # JSON) are not text: the tokenizer refuses them. Shown as "\ufffd".
         question = valid_text(question)
         if "\ufffd" in question:
-            notes.append("characters that are not valid text (invalid UTF-8, lone surrogates) "
-                         "were replaced by \ufffd")
-        limit = self.config.max_question_chars
-        if len(question) > limit:
-            question = question[:limit]
-            notes.append(f"the question was cut to its first {limit} characters")
+            notes.append(Note("characters that are not valid text (invalid UTF-8, lone surrogates) "
+                              "were replaced by \ufffd", "invalid_characters"))
         return question, notes
 
     def search(self, question: str, k: int | None = None) -> list[Hit]:

@@ -13,6 +13,22 @@ from typing import Any
 from ingest.records import Chunk
 
 
+class Note(str):
+    """A note for the user about an answer: its text in English (what the
+    CLI and the JSON show, so it is a ``str``), and a ``key`` with ``values``
+    by which a shell says it in its own language (the UI's strings have a
+    ``note_<key>`` for each key the engine uses)."""
+
+    key: str
+    values: dict[str, Any]
+
+    def __new__(cls, text: str, key: str = "", **values: Any) -> "Note":
+        note = super().__new__(cls, text)
+        note.key = key                # "" for a note that has no translation
+        note.values = values
+        return note
+
+
 @dataclass(frozen=True)
 class Hit:
     """A retrieved chunk with its score, rank (1-based) and who found it."""

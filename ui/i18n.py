@@ -55,6 +55,12 @@ STRINGS: dict[str, dict[str, str]] = {
     "thinking": {"zh": "正在检索…", "en": "Searching…"},
     "understood_as": {"zh": "理解为：{q}", "en": "Understood as: {q}"},
     "note": {"zh": "说明：{note}", "en": "Note: {note}"},
+    # the engine's notes (rag.records.Note), by key
+    "note_question_cut": {"zh": "问题过长，只使用了前 {limit} 个字",
+                          "en": "the question was cut to its first {limit} characters"},
+    "note_invalid_characters": {"zh": "问题中无法识别的字符（无效的 UTF-8 或孤立代理项）已替换为 \ufffd",
+                                "en": "characters that are not valid text (invalid UTF-8, lone surrogates) "
+                                      "were replaced by \ufffd"},
     "unsupported": {"zh": "未被引用段落支持", "en": "not supported by the cited passages"},
     "unsupported_summary": {"zh": "有 {n} 处陈述未被引用的段落支持（已标出）。",
                             "en": "{n} statement(s) are not supported by the passages they cite (marked)."},
@@ -143,6 +149,15 @@ def t(key: str, lang: str = DEFAULT_LANGUAGE, **values: object) -> str:
     entry = STRINGS[key]
     text = entry.get(lang) or entry[DEFAULT_LANGUAGE]
     return text.format(**values) if values else text
+
+
+def note_text(note: str, lang: str = DEFAULT_LANGUAGE) -> str:
+    """An answer's note in ``lang``: a :class:`rag.records.Note` whose key has
+    a string here is translated; any other note is shown as it is."""
+    key = getattr(note, "key", "")
+    if key and f"note_{key}" in STRINGS:
+        return t(f"note_{key}", lang, **getattr(note, "values", {}))
+    return str(note)
 
 
 def pick_language(preferred: str | None, browser: str | None = None) -> str:

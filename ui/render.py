@@ -23,7 +23,7 @@ from typing import Iterable, Mapping, Sequence
 from ingest.records import Chunk
 from lang.citations import MARKER, marker_numbers, strip_markers
 from rag.records import Answer, Citation, Hit
-from ui.i18n import t
+from ui.i18n import note_text, t
 
 NEIGHBOUR_CHARS = 240          # document text shown on each side of a passage
 SECTION_MAX_CHARS = 6000       # a whole section longer than this is cut around the passage
@@ -122,7 +122,7 @@ def render_answer(text: str, answer: Answer | None, turn: int, lang: str) -> str
         parts.append(f'<div class="unsupported-summary">⚠ {esc(t("unsupported_summary", lang, n=len(unsupported)))}'
                      + (f"<ul>{extra}</ul>" if extra else "") + "</div>")
     for note in answer.notes:
-        parts.append(f'<div class="note">{esc(t("note", lang, note=note))}</div>')
+        parts.append(f'<div class="note">{esc(t("note", lang, note=note_text(note, lang)))}</div>')
     return "".join(parts)
 
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import copy
 import io
+import pickle
 import shutil
 
 import pytest
@@ -172,3 +174,13 @@ def test_an_upload_never_replaces_a_document_of_the_same_name_but_is_kept_beside
     with io.BytesIO("第四份。".encode()) as stream:
         assert engine.add_file(stream, "evil.txt") == "evil (4).txt"
     assert sorted(p.name for p in corpus.iterdir()) == ["EVIL (3).txt", "evil (2).txt", "evil (4).txt", "evil.txt"]
+
+
+def test_the_engines_notes_carry_a_key_a_shell_can_translate(tmp_path):
+    engine = Engine(make_config(tmp_path / "c", tmp_path / "index", max_question_chars=10))
+    question, notes = engine.clean_question("组织工作" * 5 + "\ud800")
+    assert question == "组织工作组织工作组织"
+    assert [(n.key, n.values) for n in notes] == [("question_cut", {"limit": 10})]
+    assert notes[0] == "the question was cut to its first 10 characters"        # still the English text
+    assert [n.key for n in engine.clean_question("组织\udcff工作")[1]] == ["invalid_characters"]
+    assert copy.deepcopy(notes[0]).key == "question_cut" and pickle.loads(pickle.dumps(notes[0])).values == {"limit": 10}

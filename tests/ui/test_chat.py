@@ -95,3 +95,13 @@ def test_copy_confirms_or_warns_when_there_is_nothing_to_copy(chat):
 def test_clicked_example_goes_into_the_question_box(chat):
     assert chat.pick_example(["组织部门的职能是什么？"]).question == "组织部门的职能是什么？"
     assert chat.pick_example("直接的问题").question == "直接的问题"
+
+
+@pytest.mark.parametrize("lang, shown, hidden", [("zh", "说明：问题过长，只使用了前 500 个字", "the question was cut"),
+                                                 ("en", "Note: the question was cut to its first 500 characters",
+                                                  "问题过长")])
+def test_the_engines_notes_are_shown_in_the_interface_language(chat, lang, shown, hidden):
+    """The engine's note used to be English inside the Chinese page ("说明：the question was cut ...")."""
+    *_, final = ask(chat, "组织部门的职能是什么？" * 60, settings={"lang": lang})
+    reply = final.chatbot[-1]["content"]
+    assert shown in reply and hidden not in reply
