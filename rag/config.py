@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import ipaddress
 import os
 from dataclasses import dataclass, fields
 from enum import StrEnum
@@ -106,6 +107,9 @@ class Config:
     port: int = 7860
     auth: str = ""                # "user:password", required off loopback
     upload_max_mb: int = 50
+    # LLM endpoints a browser may choose in Settings: "" = loopback ones, and only while the
+    # app listens on loopback; "none"; or the origins allowed ("http://10.0.0.5:8080,https://llm.lan")
+    llm_endpoints: str = ""
 
     def __post_init__(self) -> None:
         self.corpus_dir = _resolve(self.corpus_dir)
@@ -175,6 +179,17 @@ class Config:
         """Environment first, then whatever the command line set."""
         names = {f.name for f in fields(cls)}
         return cls.from_env(**{k: v for k, v in vars(args).items() if k in names})
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` (a name or an address) is reachable from this machine only."""
+    host = host.strip().strip("[]")
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def _resolve(path: Path | str) -> Path:

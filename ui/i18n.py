@@ -79,6 +79,9 @@ STRINGS: dict[str, dict[str, str]] = {
     "whole_document": {"zh": "整篇文档", "en": "Whole document"},
     "error": {"zh": "出错了：{error}", "en": "Something went wrong: {error}"},
     "index_problem": {"zh": "还不能回答：{error}", "en": "Cannot answer yet: {error}"},
+    "llm_endpoint_refused": {"zh": "服务器不允许使用大模型地址 {url}（只允许本机地址，或服务器 --llm-endpoints 列出的地址）。",
+                             "en": "The server does not allow the LLM endpoint {url} (only loopback addresses, "
+                                   "or those the server lists with --llm-endpoints)."},
     "llm_unavailable": {"zh": "未配置大模型地址，已用摘录方式回答。",
                         "en": "No LLM endpoint is configured; answered extractively."},
     # markdown export

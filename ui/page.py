@@ -14,7 +14,7 @@ from typing import Any
 from rag.engine import Engine, IndexProblem
 from ui import render
 from ui.examples import example_questions
-from ui.exposure import is_loopback
+from ui.exposure import custom_endpoints_allowed
 from ui.i18n import t
 from ui.session import normalize_settings
 from ui.updates import Change, Samples
@@ -27,8 +27,8 @@ class Page:
         self.engine = engine
         self.config = engine.config
         # A browser may point the answers at its own LLM endpoint only when
-        # the app is for this machine alone.
-        self.allow_custom_endpoint = is_loopback(self.config.host)
+        # the app is for this machine alone, or the operator lists endpoints.
+        self.allow_custom_endpoint = custom_endpoints_allowed(self.config)
         self._context_lock = threading.Lock()
         self._context: tuple[str, render.SourceContext] | None = None
 

@@ -16,6 +16,7 @@ from typing import Any
 
 from rag.config import AnswerMode, Config
 from rag.index.progress import BuildProgress, Stage
+from ui.exposure import endpoint_allowed
 from ui.i18n import pick_language, t
 
 TOP_K_RANGE = (1, 20)
@@ -46,12 +47,6 @@ def normalize_settings(settings: Any, config: Config, browser_language: str | No
     return base
 
 
-def endpoint_allowed(url: str) -> bool:
-    """A per-session LLM endpoint must be an http(s) URL (never a local
-    model path: loading a model per session is the server's decision)."""
-    return url.startswith(("http://", "https://")) and len(url) < 500 and not any(c.isspace() for c in url)
-
-
 def overrides_for(settings: dict[str, Any], config: Config, allow_custom_endpoint: bool) -> tuple[dict[str, Any], list[str]]:
     """Config changes for one request from the session's settings, and notes
     for the user (e.g. LLM asked for but none configured)."""
@@ -63,10 +58,12 @@ def overrides_for(settings: dict[str, Any], config: Config, allow_custom_endpoin
         changes["top_k"] = top_k
     if settings.get("mode") == AnswerMode.LLM:
         endpoint = settings.get("llm", "")
-        if allow_custom_endpoint and endpoint and endpoint_allowed(endpoint):
+        if allow_custom_endpoint and endpoint and endpoint_allowed(endpoint, config):
             llm = endpoint
         else:
             llm = config.llm
+            if allow_custom_endpoint and endpoint:
+                notes.append(t("llm_endpoint_refused", lang, url=endpoint))
         if not llm:
             notes.append(t("llm_unavailable", lang))
         model = settings.get("llm_model") or config.llm_model
