@@ -177,7 +177,7 @@ def confidences(evalset: EvalSet, questions: Sequence[EvalQuestion], corpus: str
     for i, q in enumerate(questions):
         hits = retriever.search(q.question, config.top_k, query_vector=vectors[i])
         evidence = assess(q.question, hits, embedder, config, documents_text=lambda path: store.documents[path].text,
-                          vectors=sentence_vectors)
+                          vectors=sentence_vectors, store=store, query_vector=vectors[i])
         label = bool(q.doc) if answerable is None else answerable
         missing = evidence.missing.value if evidence.missing is not None else None
         out.append(Confidence(q.id, q.question, source or corpus, label, float(evidence.score), missing))

@@ -364,13 +364,15 @@ class Engine:
         question, notes = self.clean_question(question)
         standalone = self._standalone(question, history)
         retriever = self.retriever()
-        hits = retriever.search(standalone)
+        # Embedded once: retrieval, rerank and the answer's evidence all compare with it.
+        query_vector = retriever.embedder.embed_queries([standalone])[0]
+        hits = retriever.search(standalone, query_vector=query_vector)
         if self.config.llm:
             yield from self._ask_llm(question, standalone, hits, history, notes)
             return
         answer = compose_answer(standalone, hits, retriever.embedder, self.config,
                                 documents_text=lambda path: retriever.store.documents[path].text,
-                                vectors=self._sentence_vectors)
+                                vectors=self._sentence_vectors, store=retriever.store, query_vector=query_vector)
         answer = self._finish(answer, question, standalone, notes)
         text = ""
         for piece in _pieces(answer.answer):
@@ -390,8 +392,9 @@ class Engine:
         for token in generator.stream(build_prompt(standalone, hits, list(history))):
             text += token
             yield AnswerUpdate(text)
-        answer = answer_from_generated(standalone, text, hits, self.retriever().embedder, self.config,
-                                       vectors=self._sentence_vectors)
+        retriever = self.retriever()
+        answer = answer_from_generated(standalone, text, hits, retriever.embedder, self.config,
+                                       vectors=self._sentence_vectors, store=retriever.store)
         yield AnswerUpdate(answer.answer, self._finish(answer, question, standalone, notes))
 
     def _finish(self, answer: Answer, question: str, standalone: str, notes: list[str]) -> Answer:

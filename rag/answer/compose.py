@@ -21,6 +21,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Iterable
 
+import numpy as np
+
 from lang.questions import is_fact_question, is_list_question
 from lang.scripts import fold, is_chinese
 from rag.answer.evidence import DocumentsText, ScoredUnit, SentenceVectors, score_units
@@ -29,6 +31,7 @@ from rag.answer.lists import elaborate_item, gather_list
 from rag.answer.short import extract_short_answer
 from rag.answer.verify import verify_statements
 from rag.config import Config
+from rag.index.store import IndexStore
 from rag.models.embedder import Embedder
 from rag.records import Answer, Citation, Hit, Statement
 
@@ -58,16 +61,18 @@ class Evidence:
 
 
 def compose_answer(question: str, hits: list[Hit], embedder: Embedder, config: Config, *,
-                   documents_text: DocumentsText | None = None, vectors: SentenceVectors | None = None) -> Answer:
+                   documents_text: DocumentsText | None = None, vectors: SentenceVectors | None = None,
+                   store: IndexStore | None = None, query_vector: np.ndarray | None = None) -> Answer:
     """An extractive answer to ``question`` from ``hits`` (best first).
 
     ``documents_text(path)`` gives a document's full text; with it, a list
     answer can gather items that lie just past the retrieved passages, a
     question about the document itself (its title, date) can quote its
     front matter, and every quoted span is checked against the document.
-    ``vectors`` remembers sentence vectors across calls (the engine's).
+    ``vectors``, ``store`` and ``query_vector``: see :func:`rag.answer.evidence.score_units`.
     """
-    scored = score_units(question, hits, embedder, config, documents_text=documents_text, vectors=vectors)
+    scored = score_units(question, hits, embedder, config, documents_text=documents_text, vectors=vectors,
+                         store=store, query_vector=query_vector)
     confidence = max((s.evidence for s in scored), default=0.0)
     if not scored or confidence < config.abstain_threshold:
         return abstention(question, hits, confidence)
@@ -87,12 +92,14 @@ def compose_answer(question: str, hits: list[Hit], embedder: Embedder, config: C
 
 
 def assess(question: str, hits: list[Hit], embedder: Embedder, config: Config, *,
-           documents_text: DocumentsText | None = None, vectors: SentenceVectors | None = None) -> Evidence:
+           documents_text: DocumentsText | None = None, vectors: SentenceVectors | None = None,
+           store: IndexStore | None = None, query_vector: np.ndarray | None = None) -> Evidence:
     """The :class:`Evidence` :func:`compose_answer` decides on (for
     calibration): the best evidence score, and the form asked for that the
     sentences it would quote lack — checked whatever ``answer_type_check``
     says, so a benchmark can report the check's effect."""
-    scored = score_units(question, hits, embedder, config, documents_text=documents_text, vectors=vectors)
+    scored = score_units(question, hits, embedder, config, documents_text=documents_text, vectors=vectors,
+                         store=store, query_vector=query_vector)
     if not scored:
         return Evidence(0.0, None)
     _, citations = write_answer(question, choose_units(question, scored, config, documents_text), documents_text)

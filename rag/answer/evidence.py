@@ -10,7 +10,12 @@ semicolon, see :mod:`rag.answer.units`):
     score    = evidence + answer_rank_weight / hit rank
 
 The cosine (e5, ``query:``/``passage:`` prefixes) finds paraphrases and
-translations; the lexical recall (CJK character bigrams of the question's
+translations. A unit's vector is the one the build stored for that sentence
+of the chunk (:class:`rag.index.store.SentenceTable`: the title, then the
+sentence), so answering embeds nothing but the question; only a unit the
+table lacks (a clause of a sentence cut at a semicolon, a front-matter
+line) is embedded at query time, as the build would have embedded it, and
+remembered (:class:`SentenceVectors`); the lexical recall (CJK character bigrams of the question's
 content words found in the unit, :mod:`lang.terms`) rewards the sentence
 that names what was asked. :func:`evidence_score` — the best evidence over
 all units — is the one number compared with ``abstain_threshold``.
@@ -31,6 +36,8 @@ from lang.terms import recall, terms
 from rag.answer.about_document import answers_field, asked_field, front_matter_lines
 from rag.answer.units import units
 from rag.config import Config
+from rag.index.store import IndexStore
+from rag.index.texts import sentence_text
 from rag.models.embedder import Embedder
 from rag.records import Hit
 
@@ -70,9 +77,9 @@ class ScoredUnit:
 
 
 class SentenceVectors:
-    """Passage vectors of sentences seen before, least recently used first
-    out: the same passages come back question after question, and embedding
-    their sentences is most of the time an extractive answer takes.
+    """Passage vectors of units embedded at query time (those the index's
+    sentence table lacks), least recently used first out: the same passages
+    come back question after question.
 
     Owned by whoever answers many questions (the engine, a benchmark run) and
     passed to each call; vectors are keyed by the embedder that made them,
@@ -107,6 +114,38 @@ class SentenceVectors:
         return out
 
 
+def unit_vectors(pool: Sequence[Candidate], embedder: Embedder, store: IndexStore | None,
+                 cache: SentenceVectors) -> np.ndarray:
+    """(len(pool), dim) passage vectors of the candidates' units: the stored
+    vector of a unit that is a sentence of its chunk in ``store``'s sentence
+    table, else the vector of what the build would have embedded for it
+    (:func:`rag.index.texts.sentence_text`), from ``cache`` or embedded now."""
+    out = np.zeros((len(pool), embedder.dim), dtype=np.float32)
+    missing: list[int] = []
+    stored: dict[int, dict[tuple[int, int], int]] = {}
+    for i, c in enumerate(pool):
+        row = _stored_row(store, c, stored) if store is not None else None
+        if row is None:
+            missing.append(i)
+        else:
+            out[i] = store.sentences.vectors[row]
+    if missing:
+        texts = [sentence_text(pool[i].hit.chunk, pool[i].unit.text) for i in missing]
+        out[missing] = cache.passages(embedder, texts)
+    return out
+
+
+def _stored_row(store: IndexStore, candidate: Candidate, seen: dict[int, dict[tuple[int, int], int]]) -> int | None:
+    """The sentence-table row of ``candidate``'s unit, if its chunk has that sentence."""
+    chunk = candidate.hit.chunk
+    if not 0 <= chunk.id < len(store.chunks) or store.chunks[chunk.id] != chunk:
+        return None   # a hit from another index than ``store``
+    if chunk.id not in seen:
+        rows = store.sentences.rows_of(chunk.id)
+        seen[chunk.id] = {span: rows.start + j for j, span in enumerate(store.sentences.spans_of(chunk.id))}
+    return seen[chunk.id].get((candidate.unit.start, candidate.unit.end))
+
+
 def candidates(hits: Sequence[Hit]) -> list[Candidate]:
     """Every unit of every hit, once: chunks overlap by a sentence, so the
     same unit (same document, same start) is kept from its best-ranked hit."""
@@ -133,8 +172,8 @@ def front_matter_candidates(hits: Sequence[Hit], documents_text: DocumentsText) 
 
 
 def score_units(question: str, hits: Sequence[Hit], embedder: Embedder, config: Config, *,
-                documents_text: DocumentsText | None = None,
-                vectors: SentenceVectors | None = None) -> list[ScoredUnit]:
+                documents_text: DocumentsText | None = None, vectors: SentenceVectors | None = None,
+                store: IndexStore | None = None, query_vector: np.ndarray | None = None) -> list[ScoredUnit]:
     """Each candidate unit scored against the question (see module docstring).
 
     A unit in another script than the question (an English question, a
@@ -151,9 +190,9 @@ def score_units(question: str, hits: Sequence[Hit], embedder: Embedder, config: 
         pool += [c for c in front_matter_candidates(hits, documents_text) if c.key not in seen]
     if not pool:
         return []
-    query = embedder.embed_queries([question])[0]
+    query = query_vector if query_vector is not None else embedder.embed_queries([question])[0]
     cache = vectors if vectors is not None else SentenceVectors(0)
-    cosines = cache.passages(embedder, [c.unit.text for c in pool]) @ query
+    cosines = unit_vectors(pool, embedder, store, cache) @ query
     asked = terms(question, question=True)
     chinese_question = is_chinese(question)
     out = []
@@ -173,8 +212,10 @@ def score_units(question: str, hits: Sequence[Hit], embedder: Embedder, config: 
 
 
 def evidence_score(question: str, hits: list[Hit], embedder: Embedder, config: Config, *,
-                   documents_text: DocumentsText | None = None, vectors: SentenceVectors | None = None) -> float:
+                   documents_text: DocumentsText | None = None, vectors: SentenceVectors | None = None,
+                   store: IndexStore | None = None, query_vector: np.ndarray | None = None) -> float:
     """How well the best unit of ``hits`` answers ``question``: the number
     compared with ``abstain_threshold`` (for calibration)."""
-    scored = score_units(question, hits, embedder, config, documents_text=documents_text, vectors=vectors)
+    scored = score_units(question, hits, embedder, config, documents_text=documents_text, vectors=vectors,
+                         store=store, query_vector=query_vector)
     return max((s.evidence for s in scored), default=0.0)

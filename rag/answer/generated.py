@@ -21,12 +21,13 @@ from rag.answer.evidence import SentenceVectors, evidence_score
 from rag.answer.units import units
 from rag.answer.verify import is_trivial, passage_texts, split_statements, verify_statements
 from rag.config import Config
+from rag.index.store import IndexStore
 from rag.models.embedder import Embedder
 from rag.records import Answer, Citation, Hit, Statement
 
 
 def answer_from_generated(question: str, text: str, hits: list[Hit], embedder: Embedder, config: Config, *,
-                          vectors: SentenceVectors | None = None) -> Answer:
+                          vectors: SentenceVectors | None = None, store: IndexStore | None = None) -> Answer:
     """The :class:`Answer` for an LLM's reply to :func:`rag.answer.prompt.build_prompt`
     (passage ``n`` = ``hits[n-1]``): statements verified against the passages
     they cite, markers renumbered 1.. in order of appearance, one citation per
@@ -35,7 +36,7 @@ def answer_from_generated(question: str, text: str, hits: list[Hit], embedder: E
     texts = passage_texts(hits)
     statements = split_statements(text, known=texts.keys())
     statements = verify_statements(statements, texts, embedder, config)
-    confidence = evidence_score(question, hits, embedder, config, vectors=vectors)
+    confidence = evidence_score(question, hits, embedder, config, vectors=vectors, store=store)
     notes: list[str] = []
     order: dict[int, int] = {}
     for s in statements:

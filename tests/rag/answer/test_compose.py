@@ -11,9 +11,10 @@ from support import ESSAY, SHARED_DATA
 from ingest.chunking import chunk_document
 from ingest.loaders import load_document
 from rag.answer.compose import MISSING_ZH, NO_ANSWER_EN, NO_ANSWER_ZH, assess, compose_answer
-from rag.answer.evidence import SentenceVectors, candidates, evidence_score
+from rag.answer.evidence import SentenceVectors, candidates, evidence_score, score_units
 from rag.answer.generated import answer_from_generated
 from rag.answer.expected import ExpectedAnswer
+from rag.index.texts import sentence_text
 from rag.records import Hit
 
 SEED = [json.loads(line) for line in (SHARED_DATA / "seed_dev_qa.jsonl").read_text("utf-8").splitlines()
@@ -53,7 +54,40 @@ def documents_text(retriever):
 def ask(question, retriever, documents_text):
     hits = retriever.search(question)
     return compose_answer(question, hits, retriever.embedder, retriever.config, documents_text=documents_text,
-                          vectors=VECTORS)
+                          vectors=VECTORS, store=retriever.store)
+
+
+class _CountingEmbedder:
+    """The real embedder, recording the passages it is asked to embed."""
+
+    def __init__(self, inner) -> None:
+        self.inner = inner
+        self.passages: list[str] = []
+
+    def __getattr__(self, name):
+        return getattr(self.inner, name)
+
+    def embed_passages(self, texts, progress=None):
+        self.passages += list(texts)
+        return self.inner.embed_passages(texts, progress)
+
+
+def test_answering_embeds_only_the_units_the_sentence_table_lacks(retriever):
+    store = retriever.store
+    counting = _CountingEmbedder(retriever.embedder)
+    question = "当前组织工作方式方法上存在哪几方面的不足和问题？"
+    hits = retriever.search(question)
+    pool = candidates(hits)
+    scored = score_units(question, hits, counting, retriever.config, store=store)
+    stored = [c for c in pool if (c.unit.start, c.unit.end) in store.sentences.spans_of(c.hit.chunk.id)]
+    assert len(scored) == len(pool) and len(stored) >= len(pool) // 2
+    assert len(counting.passages) == len(pool) - len(stored)
+    # A stored vector is what embedding the unit now would give (title, then sentence).
+    for c in stored[:3]:
+        row = store.sentences.rows_of(c.hit.chunk.id)[store.sentences.spans_of(c.hit.chunk.id).index(
+            (c.unit.start, c.unit.end))]
+        fresh = retriever.embedder.embed_passages([sentence_text(c.hit.chunk, c.unit.text)])[0]
+        assert float(fresh @ store.sentences.vectors[row]) > 0.999
 
 
 def assert_citations_exact(answer, documents_text):
@@ -92,7 +126,7 @@ def test_abstention_threshold_keeps_a_margin_on_both_sides(retriever, documents_
 
     def score(question):
         return evidence_score(question, retriever.search(question), retriever.embedder, config,
-                              documents_text=documents_text, vectors=VECTORS)
+                              documents_text=documents_text, vectors=VECTORS, store=retriever.store)
 
     answerable = {q["id"]: score(q["q"]) for q in ANSWERABLE if q["type"] != "crosslingual"}
     unanswerable = {q: score(q) for q in [s["q"] for s in UNANSWERABLE] + MORE_UNANSWERABLE}
@@ -119,22 +153,22 @@ def test_the_answer_type_check_is_what_abstains_on_the_party_branch_question(ret
     question = "非公有制经济组织中有多少个党支部？"
     hits = retriever.search(question)
     evidence = assess(question, hits, retriever.embedder, retriever.config, documents_text=documents_text,
-                      vectors=VECTORS)
+                      vectors=VECTORS, store=retriever.store)
     assert evidence.score >= retriever.config.abstain_threshold, "the score alone would answer it"
     assert evidence.missing is ExpectedAnswer.NUMBER
     answer = compose_answer(question, hits, retriever.embedder, retriever.config, documents_text=documents_text,
-                            vectors=VECTORS)
+                            vectors=VECTORS, store=retriever.store)
     assert answer.abstained and answer.notes == [MISSING_ZH[ExpectedAnswer.NUMBER]]
     unchecked = retriever.config.replace(answer_type_check=False)
     answer = compose_answer(question, hits, retriever.embedder, unchecked, documents_text=documents_text,
-                            vectors=VECTORS)
+                            vectors=VECTORS, store=retriever.store)
     assert not answer.abstained and answer.citations
 
 
 def test_seed_questions_ask_for_nothing_the_check_finds_missing(retriever, documents_text):
     for seed in ANSWERABLE:
         evidence = assess(seed["q"], retriever.search(seed["q"]), retriever.embedder, retriever.config,
-                          documents_text=documents_text, vectors=VECTORS)
+                          documents_text=documents_text, vectors=VECTORS, store=retriever.store)
         assert evidence.missing is None, seed["q"]
 
 
