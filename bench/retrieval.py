@@ -335,8 +335,9 @@ class Progress:
 
         if step.stage is Stage.TERMS and step.total:
             self.note(f"term table: {step.done}/{step.total} new terms embedded")
-        elif step.stage is Stage.EMBED and step.done == step.total and step.total:
-            self.note(f"embedded {step.file} ({step.total} chunks and sentences)")
+        elif step.stage is Stage.EMBED and step.total and (step.done == step.total or step.done % 4096 == 0):
+            left = f", {step.eta / 60:.1f} min left" if step.eta is not None and step.done < step.total else ""
+            self.note(f"embedded {step.done:,}/{step.total:,} chunks and sentences ({step.rate:.0f}/s{left})")
         elif step.stage is Stage.PUBLISH and step.done:
             self.note("index published")
 
