@@ -102,19 +102,25 @@ def embed_stream(texts: Sequence[str], prefix: str, encode: Encode, dim: int, st
                  progress: Callable[[StreamProgress], None] | None = None) -> Embedded:
     """Vectors of ``texts``: taken from ``known`` (the staged vectors) where
     there, the rest embedded by ``encode`` longest first, ``checkpoint``
-    texts per call, each call's vectors staged (and added to ``known``) as
-    soon as it returns. Repeated texts are embedded once.
+    texts per call, each call's vectors staged as soon as it returns.
+    Repeated texts are embedded once.
 
     ``prefix`` is the prefix the encoder puts before each text (part of the
-    staging key, not added here).
+    staging key, not added here). Memory: the (n, dim) result and one
+    batch; fresh vectors are not kept twice.
     """
     keys = [text_key(prefix, t) for t in texts]
     first: dict[bytes, int] = {}
     for i, key in enumerate(keys):
         first.setdefault(key, i)
-    distinct = list(first.values())
-    missing = [i for i in distinct if keys[i] not in known]
-    staged = frozenset(keys[i] for i in distinct if keys[i] in known)
+    out = np.zeros((len(texts), dim), dtype=np.float32)
+    missing = []
+    for key, i in first.items():
+        if key in known:
+            out[i] = known[key]
+        else:
+            missing.append(i)
+    staged = frozenset(key for key, i in first.items() if key in known)
     missing.sort(key=lambda i: -len(texts[i]))
     chars_total = sum(len(texts[i]) for i in missing)
     chars_done = 0
@@ -138,14 +144,12 @@ def embed_stream(texts: Sequence[str], prefix: str, encode: Encode, dim: int, st
             if done < total:   # the batch's end is reported once it is staged
                 report(lo + done, chars + batch_chars * done // max(total, 1))
 
-        vectors = np.asarray(encode(batch, within), dtype=np.float32)
-        batch_keys = [keys[i] for i in rows]
-        staging.save(batch_keys, vectors)
-        known.update(zip(batch_keys, vectors))
+        out[rows] = encode(batch, within)
+        staging.save([keys[i] for i in rows], out[rows])
         chars_done += batch_chars
         report(lo + len(rows), chars_done)
 
-    out = np.zeros((len(texts), dim), dtype=np.float32)
-    for i, key in enumerate(keys):
-        out[i] = known[key]
+    for i, key in enumerate(keys):   # repeats take their first occurrence's vector
+        if first[key] != i:
+            out[i] = out[first[key]]
     return Embedded(out, keys, staged)

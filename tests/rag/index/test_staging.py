@@ -1,0 +1,60 @@
+"""rag.index.staging: the build's embedding stream, longest texts first,
+staged batch by batch so an interrupted build resumes where it stopped."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from rag.index.staging import Staging, embed_stream, text_key
+
+DIM = 4
+
+
+def encoder(calls: list[list[str]]):
+    """A stand-in encoder: vector i is (len(text), i-th char code, 0, 1), normalised."""
+    def encode(texts, within):
+        calls.append(list(texts))
+        within(len(texts) // 2, len(texts))
+        rows = np.array([[len(t), ord(t[0]), 0.0, 1.0] for t in texts], dtype=np.float32)
+        return rows / np.linalg.norm(rows, axis=1, keepdims=True)
+    return encode
+
+
+def test_texts_go_longest_first_in_staged_batches_and_repeats_are_embedded_once(tmp_path):
+    texts = ["a", "bbbb", "cc", "bbbb", "ddd", "eeeee"]
+    staging = Staging(tmp_path, "settings")
+    calls, steps = [], []
+    result = embed_stream(texts, "passage: ", encoder(calls), DIM, staging, {}, checkpoint=2, progress=steps.append)
+    assert calls == [["eeeee", "bbbb"], ["ddd", "cc"], ["a"]]
+    assert np.array_equal(result.vectors[1], result.vectors[3]) and result.staged == frozenset()
+    assert len(list((tmp_path / "settings").glob("batch-*.npz"))) == 3
+    # Progress counts distinct texts, with a rate and, once started, the time left.
+    assert (steps[0].done, steps[0].total, steps[0].eta) == (0, 5, None)
+    assert steps[-1].done == 5 and steps[-1].eta == 0
+    assert [s.done for s in steps] == sorted(s.done for s in steps)
+
+
+def test_a_rerun_takes_staged_vectors_and_embeds_only_the_rest(tmp_path):
+    texts = ["一二三四", "五六七", "八九", "十"]
+    staging = Staging(tmp_path, "settings")
+    first_calls: list[list[str]] = []
+
+    def crash_after_one_batch(batch, within):
+        if first_calls:
+            raise RuntimeError("crash")
+        return encoder(first_calls)(batch, within)
+
+    with pytest.raises(RuntimeError):
+        embed_stream(texts, "passage: ", crash_after_one_batch, DIM, staging, {}, checkpoint=2)
+    known = Staging(tmp_path, "settings").load()
+    assert set(known) == {text_key("passage: ", t) for t in ("一二三四", "五六七")}
+    calls: list[list[str]] = []
+    result = embed_stream(texts, "passage: ", encoder(calls), DIM, staging, known, checkpoint=2)
+    assert calls == [["八九", "十"]] and len(result.staged) == 2
+    fresh = embed_stream(texts, "passage: ", encoder([]), DIM, Staging(tmp_path / "other", "s"), {}, checkpoint=2)
+    assert np.array_equal(result.vectors, fresh.vectors)
+
+
+def test_the_prefix_is_part_of_the_key(tmp_path):
+    assert text_key("query: ", "学习") != text_key("passage: ", "学习")
