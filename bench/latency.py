@@ -92,22 +92,10 @@ class LatencyReport:
 
 
 def cpu_line() -> str:
-    """The CPU as the benchmarks print it (:mod:`rag.models.cpu` when it is
-    there, else /proc/cpuinfo's model name)."""
-    try:
-        from rag.models.cpu import cpu_info
+    """The CPU as every benchmark prints it (:mod:`rag.models.cpu`)."""
+    from rag.models.cpu import read_cpu_info
 
-        return cpu_info().describe()
-    except ImportError:
-        model = "unknown CPU"
-        try:
-            for line in Path("/proc/cpuinfo").read_text().splitlines():
-                if line.startswith("model name"):
-                    model = line.split(":", 1)[1].strip()
-                    break
-        except OSError:
-            pass
-        return f"{model}, {os.cpu_count()} logical CPUs"
+    return read_cpu_info(import_torch=True).describe()
 
 
 def _runtime(embedder) -> str:
