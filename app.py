@@ -13,7 +13,10 @@ A thin Gradio shell over :class:`rag.engine.Engine` (the same engine as
 * Settings — passages per answer, answer mode, LLM endpoint and model,
   interface language; kept in the browser, applied per request.
 
-Binds 127.0.0.1 by default; any other address requires ``--auth``.
+The HTTP API (:mod:`api`: ``/api``, OpenAI-compatible ``/v1``, docs at
+``/docs``) is served by the same process on the same port.
+
+Binds 127.0.0.1 by default; any other address requires ``--auth`` and ``--api-key``.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from rag.config import Config  # noqa: E402
+from api.guard import exposure_problem as api_exposure_problem  # noqa: E402
 from ui.exposure import exposure_problem  # noqa: E402
 
 log = logging.getLogger("app")
@@ -255,7 +259,7 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    problem = exposure_problem(config.host, config.auth)
+    problem = exposure_problem(config.host, config.auth) or api_exposure_problem(config)
     if problem:
         print(f"error: {problem}", file=sys.stderr)
         return 2
@@ -268,13 +272,27 @@ def main(argv: list[str] | None = None) -> int:
         log.info("serving %d documents, %d chunks from %s", status.documents, status.chunks, config.index_dir)
     else:
         log.warning("no usable index yet: %s", status.message)
-    demo = build_app(engine)
+    from api.server import serve
+
+    return serve(build_server(engine), config)
+
+
+def build_server(engine):
+    """The one web app: the HTTP API (``/api``, ``/v1``, ``/docs``; see
+    :mod:`api`) with the UI of :func:`build_app` mounted at ``/``."""
+    import gradio as gr
+
+    from api.server import create_app
+
+    config = engine.config
+    server = create_app(engine)
     auth = tuple(config.auth.split(":", 1)) if config.auth else None
-    demo.queue(default_concurrency_limit=8).launch(
-        server_name=config.host, server_port=config.port, auth=auth, ssr_mode=False, show_error=True,
-        max_file_size=f"{config.upload_max_mb}mb", head=f"<script>\n{(ASSETS / 'cite.js').read_text('utf-8')}</script>",
-        css=(ASSETS / "app.css").read_text("utf-8"), theme=theme(), quiet=False)
-    return 0
+    gr.mount_gradio_app(
+        server, build_app(engine).queue(default_concurrency_limit=8), path="/", auth=auth, ssr_mode=False,
+        show_error=True, max_file_size=f"{config.upload_max_mb}mb", theme=theme(),
+        head=f"<script>\n{(ASSETS / 'cite.js').read_text('utf-8')}</script>",
+        css=(ASSETS / "app.css").read_text("utf-8"))
+    return server
 
 
 if __name__ == "__main__":

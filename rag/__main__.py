@@ -16,7 +16,7 @@ import sys
 from typing import Iterable
 
 from rag.config import Config
-from rag.engine import Engine, QuestionError, valid_text
+from rag.engine import Engine, QuestionError, search_json, valid_text
 from rag.index.store import IndexProblem
 from rag.records import Answer, Hit
 
@@ -100,8 +100,7 @@ def _ask_streaming(engine: Engine, question: str, as_json: bool) -> Answer:
 
 def _print_hits(question: str, hits: list[Hit], as_json: bool) -> None:
     if as_json:
-        print(json.dumps({"question": valid_text(question), "hits": [h.to_json() for h in hits]},
-                         ensure_ascii=False), flush=True)
+        print(json.dumps(search_json(question, hits), ensure_ascii=False), flush=True)
         return
     for h in hits:
         where = f"{h.chunk.doc}" + (f" · {h.chunk.section}" if h.chunk.section else "")

@@ -111,6 +111,11 @@ class Config:
     # app listens on loopback; "none"; or the origins allowed ("http://10.0.0.5:8080,https://llm.lan")
     llm_endpoints: str = ""
 
+    # HTTP API (api/: /api and /v1, served with the UI on the same port)
+    api_key: str = ""             # bearer token for /api and /v1, required off loopback (use RAG_API_KEY)
+    api_max_body_kb: int = 1024   # largest request body but an upload's (that is upload_max_mb)
+    api_concurrency: int = 4      # requests the API answers at once; more wait their turn
+
     def __post_init__(self) -> None:
         self.corpus_dir = _resolve(self.corpus_dir)
         self.index_dir = _resolve(self.index_dir)

@@ -407,6 +407,12 @@ class Engine:
 _SURROGATES = re.compile("[\ud800-\udfff]")
 
 
+def search_json(question: str, hits: Sequence[Hit]) -> dict[str, Any]:
+    """A search as JSON: what ``python -m rag search --json`` prints and the
+    HTTP API's ``/api/search`` returns (an answer's is ``Answer.to_json``)."""
+    return {"question": valid_text(question), "hits": [h.to_json() for h in hits]}
+
+
 def valid_text(text: str) -> str:
     """``text`` with each lone surrogate replaced by U+FFFD: text that can be
     encoded, tokenized and printed."""
