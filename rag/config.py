@@ -37,6 +37,16 @@ class Tokenizer(StrEnum):
     BIGRAM = "bigram"   # every character and character bigram
 
 
+class EmbedRuntime(StrEnum):
+    """What computes the embedder's vectors (:mod:`rag.models.embedder`); every
+    runtime but ``torch`` is verified against torch fp32 on first load."""
+
+    AUTO = "auto"               # the fastest verified runtime this CPU and install offer
+    TORCH = "torch"             # sentence-transformers, fp32: the reference
+    ONNX = "onnx"               # ONNX Runtime, fp32, fused graph (rag.models.onnx_export)
+    TORCH_BF16 = "torch-bf16"   # torch bf16 autocast: fast only with AMX
+
+
 class AnswerMode(StrEnum):
     """Who writes the answer: quoted sentences, or an LLM over the passages."""
 
@@ -59,6 +69,8 @@ class Config:
     query_prefix: str = "query: "
     passage_prefix: str = "passage: "
     embed_batch_size: int = 32
+    embed_runtime: EmbedRuntime = EmbedRuntime.AUTO
+    embed_threads: int = 0        # forward passes at once (one core each); 0: the cores this process may use
     # Texts a build embeds between two saves of its vectors to index/.staging/:
     # an interrupted build resumes from its last save (seconds of work lost, at most).
     embed_checkpoint: int = 1024

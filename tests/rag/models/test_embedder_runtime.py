@@ -1,0 +1,130 @@
+"""The embedder's runtimes: ONNX reproduces torch fp32, a runtime that does
+not is refused, a missing one falls back to torch, and concurrent callers
+get the vectors sequential ones get."""
+
+from __future__ import annotations
+
+import logging
+import sys
+import threading
+
+import numpy as np
+import pytest
+
+from rag.config import Config, EmbedRuntime
+from rag.models import embedder as embedder_module
+from rag.models.cpu import CpuInfo
+from rag.models.embedder import MIN_COSINE, Embedder, TorchBackend, candidates, verify
+
+pytest.importorskip("onnxruntime")
+
+QUERIES = ["如何申请年假？", "“创新组织工作”的核心观点是什么？", "how much protein should an adult eat per day", "人员",
+           "臺灣大學創校於哪一年？"]
+PASSAGES = [
+    "员工每年享有带薪年假，具体天数根据工龄确定。申请时，需要提前一周在系统中提交，并由直属主管审批。",
+    "创新组织工作：组织工作必须与时俱进，既要坚持原则，又要勇于创新；否则，就会脱离群众。" * 6,
+    "The recommended protein intake for adult women is about 46 grams per day.",
+    "混合 text：中文、English 和 full-width 标点【】《》「」……——！？  还有两个空格\n和换行。",
+    "报销流程如下：第一，填写报销单；第二，附上发票原件（电子发票需打印）；第三，交财务部门审核。",
+    "短",
+]
+AVX2 = CpuInfo(model="test", logical_cores=2, physical_cores=2, usable_cores=2, avx2=True, fma=True)
+AMX = CpuInfo(model="test", logical_cores=2, physical_cores=1, usable_cores=2, avx2=True, fma=True, avx512f=True,
+              avx512_bf16=True, amx_tile=True, amx_bf16=True, amx_int8=True)
+
+
+@pytest.fixture(scope="session")
+def torch_embedder() -> Embedder:
+    return Embedder.from_config(Config.from_env({}, embed_runtime=EmbedRuntime.TORCH))
+
+
+@pytest.fixture(scope="session")
+def onnx_embedder() -> Embedder:
+    emb = Embedder.from_config(Config.from_env({}, embed_runtime=EmbedRuntime.ONNX))
+    assert emb.runtime == "onnx-fp32", emb.choice      # the export exists or was made, and passed verification
+    return emb
+
+
+def test_onnx_vectors_equal_torch_fp32(onnx_embedder, torch_embedder):
+    assert onnx_embedder.name == torch_embedder.name     # one index serves both
+    for method in ("embed_queries", "embed_passages"):
+        texts = QUERIES if method == "embed_queries" else PASSAGES
+        ours = getattr(onnx_embedder, method)(texts)
+        ref = getattr(torch_embedder, method)(texts)
+        assert ours.shape == ref.shape == (len(texts), 384) and ours.dtype == np.float32
+        np.testing.assert_allclose(np.linalg.norm(ours, axis=1), 1.0, atol=1e-5)
+        assert (ours * ref).sum(axis=1).min() >= MIN_COSINE
+    assert onnx_embedder.embed_queries([]).shape == (0, 384)
+
+
+def test_auto_picks_onnx_without_amx_and_bf16_first_with_amx():
+    assert candidates(EmbedRuntime.AUTO, AVX2) == [EmbedRuntime.ONNX, EmbedRuntime.TORCH]
+    assert candidates(EmbedRuntime.AUTO, AMX) == [EmbedRuntime.TORCH_BF16, EmbedRuntime.ONNX, EmbedRuntime.TORCH]
+    assert candidates(EmbedRuntime.TORCH, AMX) == [EmbedRuntime.TORCH]
+    assert candidates(EmbedRuntime.ONNX, AVX2) == [EmbedRuntime.ONNX, EmbedRuntime.TORCH]
+
+
+class _Perturbed:
+    """A backend whose vectors are pushed off the real ones (cosine ~0.99)."""
+
+    def __init__(self, inner, scale: float = 0.15) -> None:
+        self.inner, self.scale = inner, scale
+        self.runtime, self.concurrent, self.dim = "onnx-fp32", inner.concurrent, inner.dim
+
+    def plan(self, texts, batch_size):
+        return self.inner.plan(texts, batch_size)
+
+    def run(self, batch):
+        vectors = self.inner.run(batch)
+        noise = np.random.default_rng(0).standard_normal(vectors.shape).astype(np.float32)
+        vectors = vectors + self.scale * noise / np.linalg.norm(noise, axis=1, keepdims=True)
+        return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+
+
+def test_a_runtime_below_the_cosine_floor_is_refused(onnx_embedder, torch_embedder, monkeypatch, caplog):
+    from rag.models.onnx_export import PROBE_TEXTS
+
+    reference = np.concatenate([torch_embedder.backend.run(p) for _, p in
+                                torch_embedder.backend.plan(list(PROBE_TEXTS), 1)])
+    order = [i for rows, _ in torch_embedder.backend.plan(list(PROBE_TEXTS), 1) for i in rows]
+    reference = reference[np.argsort(order)]
+    assert verify(onnx_embedder.backend, reference) >= MIN_COSINE
+    bad = _Perturbed(onnx_embedder.backend)
+    assert verify(bad, reference) < MIN_COSINE
+
+    monkeypatch.setattr(embedder_module, "_load_candidate", lambda runtime, path, fp32: (bad, reference))
+    monkeypatch.setattr(TorchBackend, "load", classmethod(lambda cls, source, bf16=False: torch_embedder.backend))
+    config = Config.from_env({}, embed_runtime=EmbedRuntime.ONNX)
+    with caplog.at_level(logging.WARNING, logger="rag.models.embedder"):
+        backend, why = embedder_module._choose_backend(config, config.embedder_path, AVX2, 2)
+    assert backend is torch_embedder.backend and backend.runtime == "torch-fp32"
+    assert "probe cosine to torch fp32" in why and "refused" in caplog.text
+
+
+def test_auto_falls_back_to_torch_when_onnxruntime_is_missing(torch_embedder, monkeypatch, caplog):
+    monkeypatch.setitem(sys.modules, "onnxruntime", None)        # import onnxruntime -> ImportError
+    monkeypatch.setattr(TorchBackend, "load", classmethod(lambda cls, source, bf16=False: torch_embedder.backend))
+    config = Config.from_env({}, embed_runtime=EmbedRuntime.AUTO)
+    with caplog.at_level(logging.WARNING, logger="rag.models.embedder"):
+        backend, why = embedder_module._choose_backend(config, config.embedder_path, AVX2, 2)
+    assert backend.runtime == "torch-fp32"
+    assert "onnx unavailable (onnxruntime is not installed)" in why and "refused" in caplog.text
+
+
+def test_concurrent_calls_give_the_sequential_vectors(onnx_embedder):
+    jobs = [("embed_passages", PASSAGES), ("embed_queries", QUERIES)] * 4 + [("embed_passages", PASSAGES[::-1])]
+    expected = [getattr(onnx_embedder, m)(texts) for m, texts in jobs]
+    got: list = [None] * len(jobs)
+    start = threading.Barrier(len(jobs))
+
+    def call(i: int) -> None:
+        start.wait()
+        got[i] = getattr(onnx_embedder, jobs[i][0])(jobs[i][1])
+
+    threads = [threading.Thread(target=call, args=(i,)) for i in range(len(jobs))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for want, have in zip(expected, got):
+        np.testing.assert_allclose(have, want, atol=1e-6)
