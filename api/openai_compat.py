@@ -24,9 +24,10 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from api.service import VERSION_HEADER, ApiError, Service, Text, sse
 from lang.scripts import is_chinese
-from rag.records import Answer, Citation, Turn
+from rag.records import Answer, Turn
 
 MODEL_ID = "document-qa"
+NEAREST = 3          # passages listed under an abstention
 CREATED = int(time.time())
 
 
@@ -69,16 +70,23 @@ def conversation(messages: list[ChatMessage]) -> tuple[str, list[Turn]]:
 
 
 def sources_text(answer: Answer) -> str:
-    """The answer's sources as lines under a heading in the question's language."""
-    if not answer.citations:
-        return ""
-    heading = "来源：" if is_chinese(answer.question) else "Sources:"
-    return "\n\n" + heading + "\n" + "\n".join(_source_line(c) for c in answer.citations)
+    """The answer's sources as lines under a heading in the question's
+    language; for an abstention (whose text says the nearest passages
+    follow), the nearest passages."""
+    chinese = is_chinese(answer.question)
+    if answer.citations:
+        lines = [f"[{c.n}] {_where(c.doc, c.section, c.page, c.start, c.end)}" for c in answer.citations]
+        return "\n\n" + ("来源：" if chinese else "Sources:") + "\n" + "\n".join(lines)
+    if answer.abstained and answer.hits:
+        lines = [f"- {_where(h.chunk.doc, h.chunk.section, h.chunk.page, h.chunk.start, h.chunk.end)}"
+                 for h in answer.hits[:NEAREST]]
+        return "\n\n" + ("最接近的段落（不足以回答）：" if chinese else "Nearest passages (not enough to answer):") \
+            + "\n" + "\n".join(lines)
+    return ""
 
 
-def _source_line(c: Citation) -> str:
-    where = [c.doc] + ([c.section] if c.section else []) + ([f"p. {c.page}"] if c.page else [])
-    return f"[{c.n}] " + " · ".join(where) + f" [{c.start}:{c.end}]"
+def _where(doc: str, section: str, page: int | None, start: int, end: int) -> str:
+    return " · ".join([doc] + ([section] if section else []) + ([f"p. {page}"] if page else [])) + f" [{start}:{end}]"
 
 
 def extra_fields(answer: Answer) -> dict[str, Any]:
@@ -121,7 +129,8 @@ def router(service: Service) -> APIRouter:
                 async for update in service.stream(view, question, history):
                     if update.answer is not None:
                         answer = update.answer
-                        yield chunk({"content": sources_text(answer)} if answer.citations else {})
+                        sources = sources_text(answer)
+                        yield chunk({"content": sources} if sources else {})
                         # The verified answer's text as well: an LLM's streamed text may have lost markers since.
                         yield chunk({}, "stop", answer=answer.answer, **extra_fields(answer))
                     elif update.text.startswith(shown) and len(update.text) > len(shown):

@@ -58,6 +58,14 @@ def test_earlier_messages_are_the_history_of_a_follow_up(client, completion):
     assert follow.choices[0].message.content and "notes" in follow.model_extra
 
 
+def test_an_abstention_lists_the_nearest_passages_its_text_promises(client):
+    reply = client.chat.completions.create(model="document-qa",
+                                           messages=[{"role": "user", "content": "月球的质量是多少？"}])
+    content = reply.choices[0].message.content
+    assert reply.model_extra["abstained"] is True and reply.model_extra["citations"] == []
+    assert "\n\n最接近的段落（不足以回答）：\n- innovating-organizational-work.txt" in content
+
+
 def test_errors_come_in_the_openai_shape(client, server):
     with pytest.raises(openai.BadRequestError, match="last message"):
         client.chat.completions.create(model="document-qa", messages=[{"role": "assistant", "content": "hi"}])
