@@ -21,6 +21,15 @@ the other, as a user meets them:
    is an exception raised by a wrapper around the embedder, as the tests
    simulate a crash.
 
+Then the **baseline**: a plain fp32 ``SentenceTransformer.encode`` (a
+fresh model of the same folder, sorted by length, batches of 64,
+``normalize_embeddings=True``) of ``--baseline-texts`` of the texts the full
+build embedded (taken evenly across them, prefixes included), in the same
+process: its tokens per second, against the full build's (every chunk,
+sentence and term it embedded, over its embed and terms stages), give the
+speed-up of the build's embedding over the plain model, and the full
+build's wall time over its embedding time says how much else it does.
+
 Each row has the wall time, the seconds of each stage of the build
 (:class:`rag.index.progress.BuildStats`), how many chunks, sentences and terms were
 embedded and how many reused, the embedding throughput and the process's peak
@@ -54,6 +63,7 @@ from bench.retrieval import Progress
 from ingest.records import Document
 from rag.config import PROJECT_ROOT, Config
 from rag.index.progress import Step
+from rag.models.cpu import read_cpu_info
 
 log = logging.getLogger(__name__)
 
@@ -114,7 +124,10 @@ class BuildBench:
     interrupted_seconds: float | None
     cpus: int
     load_average_before: float
+    cpu: str = ""                   # rag.models.cpu's line
+    runtime: str = ""               # the embedder's runtime (and why it was chosen)
     runs: list[RunResult] = field(default_factory=list)
+    baseline: "Baseline | None" = None
     seconds: float = 0.0
 
     def to_json(self) -> dict:
@@ -122,6 +135,22 @@ class BuildBench:
 
     def run(self, name: str) -> RunResult:
         return next(r for r in self.runs if r.name == name)
+
+
+@dataclass
+class Baseline:
+    """The plain fp32 model against the full build (see the module docstring)."""
+
+    texts: int                      # the sample the plain model embedded
+    tokens: int
+    seconds: float
+    tokens_per_second: float
+    build_texts: int                # what the full build embedded: chunks, sentences, terms
+    build_tokens: int
+    build_embed_seconds: float      # its embed + terms stages
+    build_tokens_per_second: float
+    speedup: float                  # build tokens/s over baseline tokens/s
+    wall_over_embedding: float      # the full build's wall time over its embed + terms stages
 
 
 class Interrupted(RuntimeError):
@@ -234,10 +263,11 @@ def _timed_build(name: str, description: str, config: Config, corpus: _Corpus, e
 
 
 def run(config: Config, *, corpus_dir: Path | None = None, dataset: str | None = None, embedder=None,
-        progress: Progress | None = None, work_dir: Path | None = None) -> BuildBench:
+        progress: Progress | None = None, work_dir: Path | None = None, baseline_texts: int = 0) -> BuildBench:
     """Time the four builds (see the module docstring) of ``dataset``'s
     corpus or of the folder ``corpus_dir`` (default: ``config.corpus_dir``),
-    in a temporary folder (inside ``work_dir`` when given)."""
+    in a temporary folder (inside ``work_dir`` when given), then the
+    baseline on ``baseline_texts`` of the texts (none when 0)."""
     from rag.index.lexical import tokenize_many
     from rag.models.embedder import Embedder
 
@@ -266,6 +296,9 @@ def run(config: Config, *, corpus_dir: Path | None = None, dataset: str | None =
         runs = [_timed_build("full", "full build from nothing", config, corpus, embedder, full=True,
                              progress=progress)]
         full = runs[0]
+        from rag.index.store import IndexStore
+
+        full_texts = built_texts(IndexStore.load(config.index_dir))
         runs.append(_timed_build("unchanged", "incremental, nothing changed", config, corpus, embedder,
                                  full=False, progress=progress))
         changed = corpus.change_one()
@@ -288,9 +321,11 @@ def run(config: Config, *, corpus_dir: Path | None = None, dataset: str | None =
         runs.append(_timed_build("resumed", f"full rebuild interrupted {where}, run again", config, corpus,
                                  embedder, full=True, progress=progress))
 
-        from rag.index.store import IndexStore
-
         store = IndexStore.load(config.index_dir)
+        baseline = None
+        if baseline_texts > 0:
+            progress.note(f"baseline: plain fp32 SentenceTransformer.encode of {baseline_texts} of the texts")
+            baseline = measure_baseline(config, full_texts, full, baseline_texts)
         sentences = full.sentences_embedded
         return BuildBench(
             corpus=corpus.label, documents=len(store.manifest.documents), chunks=full.chunks_embedded,
@@ -298,7 +333,48 @@ def run(config: Config, *, corpus_dir: Path | None = None, dataset: str | None =
             settings={name: getattr(config, name) for name in SETTINGS}, embedder=embedder.name,
             embedder_load_seconds=embedder_seconds, jieba_load_seconds=jieba_seconds, changed_document=changed,
             interrupted=where, interrupted_seconds=interrupted_seconds, cpus=os.cpu_count() or 0,
-            load_average_before=load_before, runs=runs, seconds=time.perf_counter() - started)
+            load_average_before=load_before, cpu=read_cpu_info().describe(),
+            runtime=f"{getattr(embedder, 'runtime', '?')} ({getattr(embedder, 'choice', '')})", runs=runs,
+            baseline=baseline, seconds=time.perf_counter() - started)
+
+
+def built_texts(store) -> list[str]:
+    """What a full build of ``store``'s documents embedded, prefixes
+    included: each chunk, each distinct sentence text, each term."""
+    from rag.index.texts import passage_text, sentence_text
+
+    passages = dict.fromkeys("passage: " + passage_text(c) for c in store.chunks)
+    sentences = dict.fromkeys("passage: " + sentence_text(c, store.documents[c.doc].text[a:b])
+                              for row, c in enumerate(store.chunks) for a, b in store.sentences.spans_of(row))
+    return list(passages) + [t for t in sentences if t not in passages] + ["query: " + t for t in store.terms.terms]
+
+
+def measure_baseline(config: Config, texts: list[str], full: "RunResult", n: int) -> Baseline:
+    """Time the plain fp32 model on ``n`` of ``texts``, what the full build
+    embedded (see the module docstring)."""
+    from sentence_transformers import SentenceTransformer
+    from tokenizers import Tokenizer
+
+    from bench.embed import evenly
+
+    source = str(config.embedder_path) if config.embedder_path is not None else config.embedder
+    tokenizer = Tokenizer.from_file(str(Path(source) / "tokenizer.json"))
+    tokenizer.enable_truncation(512)
+    lengths = [len(e.ids) for e in tokenizer.encode_batch(texts)]
+    sample = evenly(range(len(texts)), n)
+    model = SentenceTransformer(source, device="cpu")
+    model.eval()
+    model.encode(texts[:8], batch_size=64, normalize_embeddings=True, show_progress_bar=False)   # warm-up
+    started = time.perf_counter()
+    model.encode([texts[i] for i in sample], batch_size=64, normalize_embeddings=True, show_progress_bar=False)
+    seconds = time.perf_counter() - started
+    tokens = sum(lengths[i] for i in sample)
+    build_seconds = full.seconds[Step.EMBED] + full.seconds[Step.TERMS]
+    build_rate = sum(lengths) / build_seconds if build_seconds else 0.0
+    return Baseline(texts=len(sample), tokens=tokens, seconds=seconds, tokens_per_second=tokens / seconds,
+                    build_texts=len(texts), build_tokens=sum(lengths), build_embed_seconds=build_seconds,
+                    build_tokens_per_second=build_rate, speedup=build_rate / (tokens / seconds),
+                    wall_over_embedding=full.wall_seconds / build_seconds if build_seconds else 0.0)
 
 
 # --- output ------------------------------------------------------------------------
@@ -315,7 +391,8 @@ def _rate(value: float | None) -> str:
 
 def format_report(report: BuildBench) -> str:
     """The report as a Markdown table (the README pastes it)."""
-    lines = [f"{report.corpus}: {report.documents} document{'' if report.documents == 1 else 's'}, "
+    lines = [f"CPU: {report.cpu}; embedder runtime {report.runtime}", "",
+             f"{report.corpus}: {report.documents} document{'' if report.documents == 1 else 's'}, "
              f"{report.chunks:,} chunks, "
              f"{report.sentences:,} sentences, {report.terms:,} terms; embedder {report.embedder} "
              f"(loaded in {report.embedder_load_seconds:.1f} s, jieba {report.jieba_load_seconds:.1f} s, "
@@ -339,6 +416,13 @@ def format_report(report: BuildBench) -> str:
               f"on {report.cpus} CPUs",
               "settings: " + ", ".join(f"{k}={v}" for k, v in report.settings.items())
               + f"; {report.seconds:.0f} s in all"]
+    b = report.baseline
+    if b is not None:
+        lines += ["", f"baseline (plain fp32 SentenceTransformer.encode, batches of 64, same process): "
+                      f"{b.tokens_per_second:,.0f} tokens/s over {b.texts:,} of the {b.build_texts:,} texts; "
+                      f"the full build embedded {b.build_tokens:,} tokens in {b.build_embed_seconds:.1f} s: "
+                      f"{b.build_tokens_per_second:,.0f} tokens/s = **{b.speedup:.2f}x the baseline**; "
+                      f"its wall time was **{b.wall_over_embedding:.2f}x its embedding time**"]
     return "\n".join(lines)
 
 
@@ -350,11 +434,14 @@ def main(argv: list[str] | None = None) -> int:
     source.add_argument("--dataset", choices=DATASETS, default=None, help="build a benchmark dataset's corpus")
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
     parser.add_argument("--quiet", action="store_true", help="no progress on stderr")
-    Config.add_arguments(parser, names=["embedder"] + SETTINGS)
+    parser.add_argument("--baseline-texts", type=int, default=1000, metavar="N",
+                        help="texts the plain fp32 baseline embeds (0: no baseline; default 1000)")
+    Config.add_arguments(parser, names=["embedder", "embed_runtime"] + SETTINGS)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s")
     config = Config.from_args(args)
-    report = run(config, corpus_dir=args.corpus, dataset=args.dataset, progress=Progress(quiet=args.quiet))
+    report = run(config, corpus_dir=args.corpus, dataset=args.dataset, progress=Progress(quiet=args.quiet),
+                 baseline_texts=args.baseline_texts)
     print(json.dumps(report.to_json(), ensure_ascii=False, indent=1) if args.json else format_report(report))
     return 0
 

@@ -108,8 +108,14 @@ def test_command_line_prints_json(tmp_path, capsys):
     corpus = tmp_path / "corpus"
     corpus.mkdir()
     (corpus / "a.txt").write_text(DOCS["a.txt"] + DOCS["b.txt"], "utf-8")
-    assert main(["--corpus", str(corpus), "--json", "--quiet"]) == 0
+    assert main(["--corpus", str(corpus), "--json", "--quiet", "--baseline-texts", "12"]) == 0
     data = json.loads(capsys.readouterr().out)
     assert data["documents"] == 1 and data["interrupted"] == "at the term table"
+    # The plain fp32 model timed on 12 of the texts the full build embedded, and the ratios.
+    baseline = data["baseline"]
+    assert baseline["texts"] == 12
+    assert baseline["build_texts"] == data["chunks"] + data["sentences"] + data["terms"]
+    assert baseline["speedup"] > 0 and baseline["wall_over_embedding"] >= 1
+    assert data["cpu"] and data["runtime"]
     resumed = data["runs"][3]
     assert resumed["chunks_staged"] == 1 and resumed["chunks_embedded"] == 0 and resumed["terms_embedded"] > 0
