@@ -374,10 +374,9 @@ class Engine:
                                 documents_text=lambda path: retriever.store.documents[path].text,
                                 vectors=self._sentence_vectors, store=retriever.store, query_vector=query_vector)
         answer = self._finish(answer, question, standalone, notes)
-        text = ""
-        for piece in _pieces(answer.answer):
-            text += piece
-            yield AnswerUpdate(text)
+        # An extractive answer is complete at once: one update with its text
+        # (each update re-renders the whole chat in the app), then the answer.
+        yield AnswerUpdate(answer.answer)
         yield AnswerUpdate(answer.answer, answer)
 
     def _standalone(self, question: str, history: Sequence[Turn]) -> str:
@@ -451,10 +450,3 @@ def _claim_name(corpus: Path, name: str) -> str:
             continue
         return candidate
     raise ValueError(f"{name}: too many documents of that name")
-
-
-def _pieces(text: str, size: int = 12) -> Iterator[str]:
-    """Split text for streaming display (the extractive answer is computed at
-    once; showing it progressively keeps the UI's feel uniform with an LLM)."""
-    for i in range(0, len(text), size):
-        yield text[i:i + size]
