@@ -38,7 +38,7 @@ from rag.config import Config
 from rag.index.build import BuildError, build_index  # noqa: F401  (BuildError: what rebuild raises; shells catch it from here)
 from rag.index.changes import FileHashes, corpus_changes
 from rag.index.progress import BuildReport, ProgressFn
-from rag.index.store import FailedEntry, IndexMismatch, IndexProblem, IndexStore, read_manifest
+from rag.index.store import IndexMismatch, IndexProblem, IndexStore, read_manifest
 from rag.models.embedder import Embedder
 from rag.models.generate import make_generator
 from rag.records import Answer, Hit, Note, Turn
@@ -209,18 +209,9 @@ class Engine:
         the new index. On failure the old index keeps serving and the
         exception (:class:`~rag.index.build.BuildError` and others) propagates."""
         report = build_index(self.config, full=full, progress=progress, embedder=self.embedder)
-        # Links leading outside the corpus are skipped by discovery, before
-        # the build sees them; the user sees them among the skipped files.
-        report.failed.extend(FailedEntry(e.path, e.reason) for e in self._outside_links())
         if not self.reload():
             raise self._load_error
         return report
-
-    def _outside_links(self) -> list[LoadError]:
-        skipped: list[LoadError] = []
-        if self.config.corpus_dir.is_dir():
-            discover(self.config.corpus_dir, skipped)
-        return skipped
 
     def ensure_index(self, progress: ProgressFn | None = None) -> BuildReport | None:
         """Build the index when it is missing, stale, or built with other

@@ -126,7 +126,11 @@ def _load_corpus(corpus_dir: Path, failed: list[FailedEntry], report_progress: P
     if not corpus_dir.is_dir():
         raise BuildError(f"corpus folder {corpus_dir} does not exist: create it and put documents in it, "
                          "or pass --corpus DIR")
-    paths = discover(corpus_dir)
+    # A link leading outside the corpus is skipped by discovery; it is listed
+    # with the files that could not be read, in the report and the manifest.
+    outside: list[LoadError] = []
+    paths = discover(corpus_dir, outside)
+    failed.extend(FailedEntry(e.path, e.reason) for e in outside)
     documents = []
     for i, path in enumerate(paths):
         rel = path.relative_to(corpus_dir).as_posix()

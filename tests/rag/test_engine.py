@@ -11,7 +11,7 @@ import pytest
 
 from support import ESSAY, make_config
 from rag.engine import Engine, QuestionError, safe_filename
-from rag.index.store import CURRENT, IndexMissing, IndexProblem
+from rag.index.store import CURRENT, IndexMissing, IndexProblem, read_manifest
 
 
 def test_search_returns_typed_hits_ranked_from_one(essay_engine):
@@ -149,6 +149,7 @@ def test_a_link_leading_outside_the_corpus_is_not_indexed_nor_served_and_is_show
     assert [f.path for f in report.failed] == ["link.txt"], report.failed
     assert "outside the corpus folder" in report.failed[0].reason
     assert "link.txt" in report.summary()
+    assert [f.path for f in read_manifest(index).failed] == ["link.txt"]   # recorded with the index
     assert all(h.chunk.doc != "link.txt" for h in engine.search("超级用户口令文件 root", k=20))
     row = next(d for d in engine.documents() if d.path == "link.txt")
     assert row.status == "failed" and "outside the corpus folder" in row.reason
