@@ -3,7 +3,7 @@
 
     python -m bench.embed                                   # 1,500 CMRC 2018 trial texts
     python -m bench.embed --dataset essay                   # the bundled essay (181 texts)
-    python -m bench.embed --texts 3000 --candidates onnx,onnx-2t,onnx-int8,onnx-int8-ffn
+    python -m bench.embed --texts 3000 --candidates auto,onnx@2048,onnx-2t,onnx-int8,onnx-int8-ffn
     python -m bench.embed --texts 0 --retrieval seed-dev,cmrc2018-trial   # R@1/MRR, torch vs auto
 
 The texts are what an index build embeds (``rag.index.texts``): every chunk
@@ -33,9 +33,9 @@ candidate's token budget per batch (``onnx@2048``).
 
 ``--retrieval`` runs :func:`bench.retrieval.run` on each dataset twice, with
 torch fp32 and with the runtime ``auto`` picks, each building its own index
-in a temporary folder without the vector cache (the cache is keyed by the
-embedder's name, which every runtime shares), and prints R@1 and MRR@20 side
-by side.
+in a temporary folder with a fresh vector cache there (the shared cache,
+``bench/indexes/.cache``, is keyed by the embedder's name, which every
+runtime shares), and prints R@1 and MRR@20 side by side.
 """
 
 from __future__ import annotations
@@ -286,6 +286,7 @@ def _load(values: Sequence[float]) -> str:
 def retrieval(datasets: Sequence[str], config: Config, progress: Callable[[str], None]) -> str:
     """R@1 and MRR@20 per mode on each dataset with torch fp32 and with the
     runtime ``auto`` picks, each on its own index built without the cache."""
+    from bench.embed_cache import CachedEmbedder
     from bench.retrieval import Progress
     from bench.retrieval import run as run_retrieval
     from rag.models.embedder import Embedder
@@ -298,7 +299,10 @@ def retrieval(datasets: Sequence[str], config: Config, progress: Callable[[str],
         for label, emb in runtimes.items():
             progress(f"retrieval {dataset} with {emb.runtime}")
             with tempfile.TemporaryDirectory(prefix="bench-embed-index-") as folder:
-                reports[label] = run_retrieval(dataset, config, embedder=emb, indexes_dir=Path(folder),
+                # A cache of this run's own (empty at first): bench.retrieval's interface, none of the
+                # shared cache's vectors, which another runtime may have made.
+                cached = CachedEmbedder(emb, Path(folder) / "embeddings.sqlite")
+                reports[label] = run_retrieval(dataset, config, embedder=cached, indexes_dir=Path(folder),
                                                progress=Progress(quiet=True))
         before, after = reports["torch"], reports["auto"]
         lines += ["", f"{dataset}: {before.questions} questions, {before.chunks} chunks",
