@@ -352,21 +352,15 @@ def built_texts(store) -> list[str]:
 def measure_baseline(config: Config, texts: list[str], full: "RunResult", n: int) -> Baseline:
     """Time the plain fp32 model on ``n`` of ``texts``, what the full build
     embedded (see the module docstring)."""
-    from sentence_transformers import SentenceTransformer
-    from tokenizers import Tokenizer
-
-    from bench.embed import evenly
+    from bench.embed import baseline_encoder, evenly, token_lengths
 
     source = str(config.embedder_path) if config.embedder_path is not None else config.embedder
-    tokenizer = Tokenizer.from_file(str(Path(source) / "tokenizer.json"))
-    tokenizer.enable_truncation(512)
-    lengths = [len(e.ids) for e in tokenizer.encode_batch(texts)]
+    lengths = token_lengths(source, texts)
     sample = evenly(range(len(texts)), n)
-    model = SentenceTransformer(source, device="cpu")
-    model.eval()
-    model.encode(texts[:8], batch_size=64, normalize_embeddings=True, show_progress_bar=False)   # warm-up
+    encode = baseline_encoder(source)
+    encode(texts[:8])   # warm-up
     started = time.perf_counter()
-    model.encode([texts[i] for i in sample], batch_size=64, normalize_embeddings=True, show_progress_bar=False)
+    encode([texts[i] for i in sample])
     seconds = time.perf_counter() - started
     tokens = sum(lengths[i] for i in sample)
     build_seconds = full.seconds[Step.EMBED] + full.seconds[Step.TERMS]

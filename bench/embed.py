@@ -194,11 +194,34 @@ def make_candidate(name: str, config: Config, scratch: Path) -> tuple[Row, Calla
 # --- the run ---------------------------------------------------------------------------
 
 
+def token_lengths(model_dir: str, texts: Sequence[str]) -> list[int]:
+    """Each text's length in the model's tokens, special ones included,
+    truncated at 512 as the model truncates."""
+    from tokenizers import Tokenizer
+
+    tokenizer = Tokenizer.from_file(str(Path(model_dir) / "tokenizer.json"))
+    tokenizer.enable_truncation(512)
+    return [len(e.ids) for e in tokenizer.encode_batch(list(texts))]
+
+
+def baseline_encoder(model_dir: str) -> Callable[[list[str]], np.ndarray]:
+    """The baseline every speed figure is a ratio to: a fresh fp32
+    ``SentenceTransformer`` of ``model_dir``, ``encode`` in batches of
+    :data:`BASELINE_BATCH` (it sorts by length), normalised."""
+    from sentence_transformers import SentenceTransformer
+
+    model = SentenceTransformer(model_dir, device="cpu")
+    model.eval()
+
+    def encode(texts: list[str]) -> np.ndarray:
+        return model.encode(texts, batch_size=BASELINE_BATCH, normalize_embeddings=True, convert_to_numpy=True,
+                            show_progress_bar=False)
+    return encode
+
+
 def run(dataset: str, n_texts: int, candidates: Sequence[str], config: Config,
         progress: Callable[[str], None] = lambda s: None) -> Report:
     import torch
-    from sentence_transformers import SentenceTransformer
-    from tokenizers import Tokenizer
 
     from rag.models.cpu import read_cpu_info
     from rag.models.embedder import Embedder
@@ -208,21 +231,14 @@ def run(dataset: str, n_texts: int, candidates: Sequence[str], config: Config,
     texts = [config.passage_prefix + t for t in evenly(build_texts(dataset, config), n_texts)]
     model_dir = config.embedder_path
     source = str(model_dir) if model_dir is not None else config.embedder
-    tokenizer = Tokenizer.from_file(str(Path(source) / "tokenizer.json"))
-    tokenizer.enable_truncation(512)
-    lengths = [len(e.ids) for e in tokenizer.encode_batch(texts)]
+    lengths = token_lengths(source, texts)
     tokens = sum(lengths)
     progress(f"{len(texts):,} texts, {tokens:,} tokens ({dataset}); CPU {cpu.describe()}")
 
     auto = Embedder.from_config(config.replace(embed_runtime=EmbedRuntime.AUTO))
     auto_line = f"{auto.runtime} ({auto.choice})"
-    baseline_model = SentenceTransformer(source, device="cpu")
-    baseline_model.eval()
     baseline = Row("baseline: SentenceTransformer.encode", "torch", "fp32", f"1 x {torch.get_num_threads()}")
-
-    def encode_baseline(group: list[str]) -> np.ndarray:
-        return baseline_model.encode(group, batch_size=BASELINE_BATCH, normalize_embeddings=True,
-                                     convert_to_numpy=True, show_progress_bar=False)
+    encode_baseline = baseline_encoder(source)
 
     runners: list[tuple[Row, Callable[[list[str]], np.ndarray]]] = [(baseline, encode_baseline)]
     with tempfile.TemporaryDirectory(prefix="bench-embed-") as scratch:

@@ -33,15 +33,12 @@ import json
 import logging
 import os
 import random
-import shutil
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-import urllib.request
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Sequence
@@ -136,7 +133,7 @@ def cold(index_dir: Path, question: str, runs: int) -> dict[str, float]:
     for _ in range(runs):
         started = time.perf_counter()
         done = subprocess.run([sys.executable, "-m", "rag", "ask", question, "--index", str(index_dir), "--json"],
-                              cwd=PROJECT_ROOT, capture_output=True, text=True, env=_child_env())
+                              cwd=PROJECT_ROOT, capture_output=True, text=True)
         timings.add(time.perf_counter() - started)
         if done.returncode != 0:
             raise RuntimeError(f"python -m rag ask failed: {done.stderr[-2000:]}")
@@ -150,31 +147,25 @@ def cold(index_dir: Path, question: str, runs: int) -> dict[str, float]:
 def app_users(config: Config, users: int, requests: int, questions: Sequence[str], work: Path,
               progress: Progress) -> dict[str, object]:
     """``users`` clients asking ``requests`` questions each through the
-    running app's ``/ask`` queue, all at once."""
+    running app's ``/ask`` queue, all at once (the app started as
+    :mod:`bench.load` starts it)."""
     import gradio_client
 
+    from bench.load import start_server
     from rag.index.build import build_index
 
-    corpus, index = work / "corpus", work / "index"
-    shutil.copytree(config.corpus_dir, corpus)
-    build_index(config.replace(corpus_dir=corpus, index_dir=index))
-    port = _free_port()
-    log_path = work / "app.log"
-    with open(log_path, "w") as log_file:
-        process = subprocess.Popen([sys.executable, str(PROJECT_ROOT / "app.py"), "--port", str(port),
-                                    "--corpus", str(corpus), "--index", str(index)],
-                                   cwd=PROJECT_ROOT, stdout=log_file, stderr=subprocess.STDOUT, env=_child_env())
-    url = f"http://127.0.0.1:{port}/"
+    index = work / "index"
+    build_index(config.replace(index_dir=index))
+    target = start_server(config.corpus_dir, index, timeout=APP_START_TIMEOUT)
     try:
-        _wait_for(url, process, log_path)
-        progress.note(f"app: serving on {url}; {users} users x {requests} questions")
-        client = gradio_client.Client(url, verbose=False)
+        progress.note(f"app: serving on {target.url}; {users} users x {requests} questions")
+        client = gradio_client.Client(target.url, verbose=False)
         client.predict(questions[0], api_name="/ask")    # the app's first answer warms it
         timings, errors = Timings(), []
         lock = threading.Lock()
 
         def user(n: int) -> None:
-            mine = gradio_client.Client(url, verbose=False)
+            mine = gradio_client.Client(target.url, verbose=False)
             rng = random.Random(n)
             for _ in range(requests):
                 q = rng.choice(questions)
@@ -199,37 +190,7 @@ def app_users(config: Config, users: int, requests: int, questions: Sequence[str
                 "first_errors": errors[:3], "p50_ms": s.get("p50_ms"), "p95_ms": s.get("p95_ms"),
                 "max_ms": s.get("max_ms"), "answers_per_second": s["n"] / wall if wall else 0.0}
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _wait_for(url: str, process: subprocess.Popen, log_path: Path) -> None:
-    deadline = time.monotonic() + APP_START_TIMEOUT
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"the app exited: {log_path.read_text()[-2000:]}")
-        try:
-            urllib.request.urlopen(url, timeout=5)
-            return
-        except OSError:
-            time.sleep(0.5)
-    raise RuntimeError(f"the app did not answer within {APP_START_TIMEOUT} s: {log_path.read_text()[-2000:]}")
-
-
-def _child_env() -> dict[str, str]:
-    env = dict(os.environ)
-    env["PYTHONPATH"] = str(PROJECT_ROOT) + os.pathsep + env.get("PYTHONPATH", "")
-    env.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
-    return env
+        target.stop()
 
 
 # --- the run -----------------------------------------------------------------------
