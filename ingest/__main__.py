@@ -67,7 +67,7 @@ class ProgressLine:
             return
         self.stream.write(f"\r{text:<79}")
         self._open = True
-        if p.stage is Stage.LOAD and p.done == p.total or p.stage in (Stage.EMBED, Stage.TERMS) and p.done == p.total:
+        if p.done == p.total:   # a stage's last step keeps its line
             self.end()
         self.stream.flush()
 

@@ -114,13 +114,13 @@ def embed_stream(texts: Sequence[str], prefix: str, encode: Encode, dim: int, st
     for i, key in enumerate(keys):
         first.setdefault(key, i)
     out = np.zeros((len(texts), dim), dtype=np.float32)
-    missing = []
+    missing, staged = [], set()
     for key, i in first.items():
         if key in known:
             out[i] = known[key]
+            staged.add(key)
         else:
             missing.append(i)
-    staged = frozenset(key for key, i in first.items() if key in known)
     missing.sort(key=lambda i: -len(texts[i]))
     chars_total = sum(len(texts[i]) for i in missing)
     chars_done = 0
@@ -152,4 +152,4 @@ def embed_stream(texts: Sequence[str], prefix: str, encode: Encode, dim: int, st
     for i, key in enumerate(keys):   # repeats take their first occurrence's vector
         if first[key] != i:
             out[i] = out[first[key]]
-    return Embedded(out, keys, staged)
+    return Embedded(out, keys, frozenset(staged))
