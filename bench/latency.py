@@ -17,9 +17,10 @@ through the running app.
    index, ``--cold-runs`` times: process start to the answer printed.
 3. **app**: ``python app.py`` on a free loopback port over a copy of the
    bundled corpus and an index of it, and ``--users`` clients asking
-   through the app's queue (the ``/ask`` endpoint, as the browser does), each
-   ``--requests`` of the essay's seed questions one after another:
-   p50/p95/max per answer and the errors.
+   through the app's queue (the ``/ask`` endpoint, as the browser does: one
+   session each, plain HTTP and server-sent events), each ``--requests`` of
+   the essay's seed questions one after another, all starting together:
+   p50/p95/max per answer, the errors, and the server's CPU time per answer.
 
 Every part prints the CPU (model, cores, the instruction sets that matter),
 the embedder's runtime and the load average before and after: the figures
@@ -43,7 +44,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Sequence
 
-from bench.retrieval import CACHE_FILE, DATASETS, Progress, load_dataset, open_index
+from bench.retrieval import CACHE_FILE, DATASETS, INDEXES_DIR, Progress, load_dataset, open_index
 from rag.config import PROJECT_ROOT, Config
 
 log = logging.getLogger(__name__)
@@ -148,10 +149,18 @@ def app_users(config: Config, users: int, requests: int, questions: Sequence[str
               progress: Progress) -> dict[str, object]:
     """``users`` clients asking ``requests`` questions each through the
     running app's ``/ask`` queue, all at once (the app started as
-    :mod:`bench.load` starts it)."""
-    import gradio_client
+    :mod:`bench.load` starts it).
 
-    from bench.load import start_server
+    Each user is a browser session: one session id for all its questions,
+    the event joined and its stream read as the page does
+    (:func:`bench.load.ask_ui`, plain HTTP + server-sent events). The load
+    generator shares the 2 cores with the server, so it is kept lean:
+    ``gradio_client`` (a thread pool, API discovery and job polling per
+    client) cost the server's cores more than the answers did. The
+    server's own CPU time per answer is reported beside the latencies."""
+    import httpx
+
+    from bench.load import Checker, ask_ui, start_server
     from rag.index.build import build_index
 
     index = work / "index"
@@ -159,38 +168,54 @@ def app_users(config: Config, users: int, requests: int, questions: Sequence[str
     target = start_server(config.corpus_dir, index, timeout=APP_START_TIMEOUT)
     try:
         progress.note(f"app: serving on {target.url}; {users} users x {requests} questions")
-        client = gradio_client.Client(target.url, verbose=False)
-        client.predict(questions[0], api_name="/ask")    # the app's first answer warms it
+        checker = Checker(target.corpus)
+        clients = [httpx.Client(base_url=target.url, timeout=APP_START_TIMEOUT) for _ in range(users)]
+        sessions = [f"bench-latency-{n}" for n in range(users)]
+        for client, session in zip(clients, sessions):     # each session's first answer warms it
+            warmed = ask_ui(client, questions[0], checker, session_hash=session)
+            if not warmed.ok:
+                raise RuntimeError(f"the app did not answer: {warmed.error}")
         timings, errors = Timings(), []
         lock = threading.Lock()
+        start = threading.Barrier(users + 1)
 
         def user(n: int) -> None:
-            mine = gradio_client.Client(target.url, verbose=False)
             rng = random.Random(n)
-            for _ in range(requests):
-                q = rng.choice(questions)
-                started = time.perf_counter()
-                try:
-                    mine.predict(q, api_name="/ask")
-                    with lock:
-                        timings.add(time.perf_counter() - started)
-                except Exception as exc:  # every failure is a result to report
-                    with lock:
-                        errors.append(f"{type(exc).__name__}: {exc}"[:200])
+            asked = [rng.choice(questions) for _ in range(requests)]
+            start.wait()
+            for q in asked:
+                result = ask_ui(clients[n], q, checker, session_hash=sessions[n])
+                with lock:
+                    if result.ok:
+                        timings.add(result.seconds)
+                    else:
+                        errors.append(result.error[:200])
 
         threads = [threading.Thread(target=user, args=(n,)) for n in range(users)]
-        started = time.perf_counter()
         for t in threads:
             t.start()
+        cpu_before = _cpu_seconds(target.pid)
+        start.wait()
+        started = time.perf_counter()
         for t in threads:
             t.join()
         wall = time.perf_counter() - started
+        server_cpu = _cpu_seconds(target.pid) - cpu_before
+        for client in clients:
+            client.close()
         s = timings.summary()
         return {"users": users, "requests": users * requests, "answered": s["n"], "errors": len(errors),
                 "first_errors": errors[:3], "p50_ms": s.get("p50_ms"), "p95_ms": s.get("p95_ms"),
-                "max_ms": s.get("max_ms"), "answers_per_second": s["n"] / wall if wall else 0.0}
+                "max_ms": s.get("max_ms"), "answers_per_second": s["n"] / wall if wall else 0.0,
+                "server_cpu_ms_per_answer": 1000 * server_cpu / max(1, users * requests)}
     finally:
         target.stop()
+
+
+def _cpu_seconds(pid: int | None) -> float:
+    """User + system CPU seconds of process ``pid`` so far, all threads."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 # --- the run -----------------------------------------------------------------------
@@ -198,8 +223,9 @@ def app_users(config: Config, users: int, requests: int, questions: Sequence[str
 
 def run(config: Config, *, dataset: str = "cmrc2018-dev", questions: int = 200, cold_runs: int = 3,
         users: int = 8, requests: int = 5, skip_cold: bool = False, skip_app: bool = False,
-        progress: Progress | None = None, embedder=None) -> LatencyReport:
-    """Measure the three parts (see the module docstring)."""
+        progress: Progress | None = None, embedder=None, indexes_dir: Path = INDEXES_DIR) -> LatencyReport:
+    """Measure the three parts (see the module docstring); the dataset's
+    index is built in, or reused from, a folder of ``indexes_dir``."""
     from bench.embed_cache import CachedEmbedder
     from rag.engine import Engine
     from rag.models.embedder import Embedder
@@ -209,7 +235,8 @@ def run(config: Config, *, dataset: str = "cmrc2018-dev", questions: int = 200, 
     evalset, asked = load_dataset(dataset)
     real = embedder or Embedder.from_config(config)
     # Cached vectors only save re-embedding while building; every timed call uses the real embedder.
-    store, folder = open_index(dataset, evalset, config, CachedEmbedder(real, CACHE_FILE), progress)
+    cache = CachedEmbedder(real, indexes_dir / CACHE_FILE.relative_to(INDEXES_DIR))
+    store, folder = open_index(dataset, evalset, config, cache, progress, indexes_dir)
     engine = Engine(config.replace(index_dir=folder))
     texts = [q.question for q in asked][:questions]
     report = LatencyReport(dataset=dataset, index=str(folder), chunks=len(store.chunks), cpu=cpu_line(),
@@ -241,7 +268,8 @@ def format_report(r: LatencyReport) -> str:
         a = r.app
         lines += ["", f"app, {a['users']} concurrent users through /ask (essay index): {a['answered']}/{a['requests']} "
                       f"answered, {a['errors']} errors; p50 {a['p50_ms'] or 0:.0f} ms, p95 {a['p95_ms'] or 0:.0f} ms, "
-                      f"max {a['max_ms'] or 0:.0f} ms; {a['answers_per_second']:.1f} answers/s"]
+                      f"max {a['max_ms'] or 0:.0f} ms; {a['answers_per_second']:.1f} answers/s; "
+                      f"server CPU {a['server_cpu_ms_per_answer']:.0f} ms per answer"]
     return "\n".join(lines)
 
 

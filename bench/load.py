@@ -197,11 +197,16 @@ def ask_api(client: httpx.Client, question: str, checker: Checker) -> Result:
     return Result(not problem, seconds, problem, version=response.headers.get("x-index-version", ""))
 
 
-def ask_ui(client: httpx.Client, question: str, checker: Checker) -> Result:
-    """The UI's ``ask`` event through Gradio's queue (as the page runs it)."""
+def ask_ui(client: httpx.Client, question: str, checker: Checker, session_hash: str | None = None) -> Result:
+    """The UI's ``ask`` event through Gradio's queue (as the page runs it);
+    ``session_hash`` keeps one browser session across calls (without it,
+    every call is a new session)."""
     started = time.perf_counter()
     try:
-        joined = client.post("/gradio_api/call/ask", json={"data": [question, []]})
+        body: dict[str, Any] = {"data": [question, []]}
+        if session_hash is not None:
+            body["session_hash"] = session_hash
+        joined = client.post("/gradio_api/call/ask", json=body)
         if joined.status_code != 200:
             return Result(False, time.perf_counter() - started, f"HTTP {joined.status_code}: {joined.text[:200]}")
         event_id = joined.json()["event_id"]
