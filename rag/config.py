@@ -47,6 +47,16 @@ class EmbedRuntime(StrEnum):
     TORCH_BF16 = "torch-bf16"   # torch bf16 autocast: fast only with AMX
 
 
+class DenseKind(StrEnum):
+    """The dense index type (:mod:`rag.index.vectors`); ``auto`` picks by corpus size."""
+
+    AUTO = "auto"     # flat up to dense_flat_max chunks, ivf past it
+    FLAT = "flat"     # exact inner-product search
+    IVF = "ivf"       # inverted file, nprobe tuned to dense_min_recall
+    HNSW = "hnsw"     # graph, ef_search tuned to dense_min_recall
+    MILVUS = "milvus"  # a Milvus collection (the store says where; rag.index.milvus)
+
+
 class AnswerMode(StrEnum):
     """Who writes the answer: quoted sentences, or an LLM over the passages."""
 
@@ -80,6 +90,18 @@ class Config:
     # Chosen by a sweep on CMRC 2018 trial (README, "Retrieval quality").
     chunk_size: int = 600
     chunk_overlap: int = 1
+
+    # Where the dense vectors live (rag.index.vectors, rag.index.milvus): "" = FAISS inside
+    # index_dir; "milvus://HOST:PORT" a Milvus Standalone/Distributed; "milvus-lite:PATH" embedded.
+    store: str = ""
+    dense_index: DenseKind = DenseKind.AUTO
+    dense_flat_max: int = 200_000      # auto: exact search up to this many chunks, approximate past it
+    dense_min_recall: float = 0.98     # approximate index: least recall@10 against exact, tuned at build
+    dense_calibration_queries: int = 500  # queries that recall is measured on at build time
+    dense_hnsw_m: int = 32
+    dense_hnsw_ef_construction: int = 80
+    # Ray cluster address for the build's embedding ("" = in this process; "auto", "ray://HOST:10001", "local")
+    ray: str = ""
 
     # Retrieval (tuned on CMRC 2018 trial, reported on dev: see bench/retrieval.py and the README)
     top_k: int = 5
@@ -142,6 +164,8 @@ class Config:
         """Extractive unless an LLM is configured."""
         return AnswerMode.LLM if self.llm else AnswerMode.EXTRACTIVE
 
+        if self.store not in ("", "faiss") and not self.store.startswith(("milvus://", "milvus-lite:")):
+            raise ValueError(f"store={self.store!r}: use faiss (the default), milvus://HOST:PORT or milvus-lite:PATH")
     @property
     def embedder_path(self) -> Path | None:
         """The embedder as a local folder, or None when it is a hub id."""

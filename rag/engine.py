@@ -163,7 +163,7 @@ class Engine:
         """Load the index on disk; on failure keep serving the one in memory."""
         with self._lock:
             try:
-                store = IndexStore.load(self.config.index_dir)
+                store = IndexStore.load(self.config.index_dir, self.config.store)
                 embedder = self.embedder
                 why = store.manifest.mismatch(embedder.name, embedder.dim, self.config.chunker_settings(),
                                               self.config.lexical_tokenizer)

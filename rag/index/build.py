@@ -37,12 +37,14 @@ from ingest.chunking import chunk_document
 from ingest.errors import LoadError
 from ingest.loaders import discover, load_document
 from ingest.records import Chunk, Document
-from rag.config import Config
+from rag.config import Config, DenseKind
+from rag.index.milvus import is_milvus
 from rag.index.lexical import LexicalIndex
 from rag.index.progress import BuildProgress, BuildReport, BuildStats, ProgressFn, Stage, Step
 from rag.index.staging import Staging, StreamProgress, embed_stream
 from rag.index.store import (FORMAT_VERSION, DocumentEntry, FailedEntry, IndexProblem, IndexStore, Manifest,
-                             SentenceTable, publish)
+                             SentenceTable, publish, read_manifest)
+from rag.index.vectors import DenseSearch, DenseSpec, build_dense
 from rag.index.term_table import TERM_BATCH, TermTable, corpus_terms, reused_vectors
 from rag.index.texts import chunk_sentence_spans, passage_text, sentence_text
 from rag.models.embedder import Embedder, TextEmbedder
@@ -95,7 +97,8 @@ def build_index(config: Config, *, full: bool = False, documents: Sequence[Docum
                              "add documents with text, then rebuild")
         if any(part.vectors is None for part in parts):
             with stats.timing(Step.EMBED):
-                _embed_new(parts, embedder, staging, staged, config, stats, report_progress)
+                _embed_new(parts, _passage_embedder(config, embedder), staging, staged, config, stats,
+                           report_progress)
 
         report_progress(BuildProgress(Stage.PUBLISH, 0, 1))
         with stats.timing(Step.WRITE):
@@ -109,6 +112,7 @@ def build_index(config: Config, *, full: bool = False, documents: Sequence[Docum
                                  entries, failed, stats)
         with stats.timing(Step.WRITE):
             publish(config.index_dir, version)
+            _publish_dense(config, read_manifest(config.index_dir).dense)
             staging.clear()
         report_progress(BuildProgress(Stage.PUBLISH, 1, 1))
 
@@ -147,7 +151,7 @@ def _load_corpus(corpus_dir: Path, failed: list[FailedEntry], report_progress: P
 def _reusable_store(config: Config, embedder: TextEmbedder) -> IndexStore | None:
     """The serving index, when its vectors can be reused for this build."""
     try:
-        store = IndexStore.load(config.index_dir)
+        store = IndexStore.load(config.index_dir, config.store)
     except IndexProblem as exc:
         log.info("not reusing the serving index: %s", exc)
         return None
@@ -254,6 +258,19 @@ def _embed_new(parts: list[_DocumentPart], embedder: TextEmbedder, staging: Stag
         c, s = c + n, s + m
 
 
+def _passage_embedder(config: Config, embedder: TextEmbedder) -> TextEmbedder:
+    """What embeds the new passages: ``embedder``, or with ``--ray`` a Ray
+    cluster running the same embedder (:mod:`rag.index.ray_embed`)."""
+    if not config.ray:
+        return embedder
+    from rag.index.ray_embed import RayEmbedder, RayError
+
+    try:
+        return RayEmbedder(config, embedder)
+    except RayError as exc:
+        raise BuildError(f"{exc}; the serving index is unchanged") from exc
+
+
 def _distinct_sentences(doc: Document, spans: list[list[tuple[int, int]]]) -> int:
     """How many distinct sentence texts ``spans`` hold (what embedding them costs)."""
     return len({doc.text[a:b] for chunk_spans in spans for a, b in chunk_spans})
@@ -286,17 +303,16 @@ def _term_table(config: Config, chunks: list[Chunk], embedder: TextEmbedder, pre
 def _write_version(config: Config, embedder: TextEmbedder, documents: Sequence[Document], chunks: list[Chunk],
                    vectors: np.ndarray, sentences: SentenceTable, terms: TermTable, entries: list[DocumentEntry],
                    failed: list[FailedEntry], stats: BuildStats) -> Path:
-    import faiss
-
     with stats.timing(Step.BM25):
         lexical = LexicalIndex.build([passage_text(c) for c in chunks], mode=config.lexical_tokenizer)
     with stats.timing(Step.WRITE):
-        dense = faiss.IndexFlatIP(embedder.dim)
-        dense.add(vectors.astype(np.float32))
+        folder = config.index_dir / f"v-{datetime.now(timezone.utc).strftime('%Y%m%dT%H%M%S%f')}"
+        # The sentence vectors are question-like and not in the dense index:
+        # an approximate index's recall is tuned on a sample of them.
+        dense, dense_spec = _dense_index(config, folder.name, vectors, sentences.vectors)
         manifest = Manifest(embedder=embedder.name, dim=embedder.dim, chunker=config.chunker_settings(),
                             lexical_mode=config.lexical_tokenizer, built_at=_now(), documents=entries,
-                            failed=failed)
-        folder = config.index_dir / f"v-{datetime.now(timezone.utc).strftime('%Y%m%dT%H%M%S%f')}"
+                            failed=failed, dense=dense_spec)
         store = IndexStore(folder, manifest, {d.path: d for d in documents}, chunks, vectors, dense, lexical,
                            sentences, terms)
         try:
@@ -307,6 +323,35 @@ def _write_version(config: Config, embedder: TextEmbedder, documents: Sequence[D
             shutil.rmtree(folder, ignore_errors=True)
             raise
     return folder
+
+
+def _dense_index(config: Config, version: str, vectors: np.ndarray,
+                 calibration: np.ndarray) -> tuple[DenseSearch, DenseSpec]:
+    """The dense index of a new version: FAISS of the size's type, or a new
+    Milvus collection when a Milvus store is configured."""
+    if is_milvus(config.store):
+        from rag.index.milvus import MilvusError, write_collection
+
+        try:
+            return write_collection(config, version, vectors, calibration)
+        except MilvusError as exc:
+            raise BuildError(f"{exc}: the serving index is unchanged; start Milvus or build without --store") from exc
+    return build_dense(vectors, config, calibration)
+
+
+def _publish_dense(config: Config, spec: DenseSpec) -> None:
+    """Point the Milvus alias at a published version's collection (nothing
+    to do for FAISS, whose index is inside the version folder)."""
+    if spec.kind != DenseKind.MILVUS:
+        return
+    from rag.index.milvus import MilvusError, publish_collection
+
+    try:
+        publish_collection(config.store, config.index_dir, str(spec.params["collection"]))
+    except MilvusError as exc:
+        # The version serves already (CURRENT names it, its manifest its collection):
+        # only the alias that outside clients read lags behind.
+        log.warning("the index is published, but its Milvus alias was not moved: %s", exc)
 
 
 def _settings_key(config: Config, embedder: TextEmbedder) -> str:

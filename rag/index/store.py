@@ -8,7 +8,8 @@ Layout of ``index/``::
         documents.jsonl     each document's text as loaded (for context display)
         chunks.jsonl        the chunk table; row i is vector i
         vectors.npy         (n_chunks, dim) float32 unit vectors
-        dense.faiss         inner-product FAISS index over vectors.npy
+        dense.faiss         FAISS index over vectors.npy, of the type manifest.dense names
+                            (rag/index/vectors.py; absent when a Milvus collection serves it)
         lexical/            BM25 index over the same chunks
         sentences.npz       the sentence table: each chunk's sentences as spans
         sentence_vectors.npy  (n_sentences, dim) float32, row i is sentence i
@@ -30,16 +31,15 @@ import threading
 import zipfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, TypeVar
+from typing import Any, Callable, TypeVar
 
 import numpy as np
 
 from ingest.records import Chunk, Document, Heading, Sentence
+from rag.config import DenseKind
 from rag.index.lexical import LexicalIndex
 from rag.index.term_table import TermTable
-
-if TYPE_CHECKING:
-    import faiss
+from rag.index.vectors import DenseSearch, DenseSpec, load_dense, save_dense
 
 T = TypeVar("T")
 
@@ -59,6 +59,10 @@ class IndexMissing(IndexProblem):
 
 class IndexCorrupt(IndexProblem):
     pass
+
+
+class StoreUnreachable(IndexProblem):
+    """The Milvus store that serves the index's vectors does not answer."""
 
 
 class IndexMismatch(IndexProblem):
@@ -99,6 +103,7 @@ class Manifest:
     documents: list[DocumentEntry]
     failed: list[FailedEntry] = field(default_factory=list)
     format_version: int = FORMAT_VERSION
+    dense: DenseSpec = field(default_factory=DenseSpec)   # the dense index type and its measured recall
 
     def to_json(self) -> dict:
         return asdict(self)
@@ -108,6 +113,7 @@ class Manifest:
         data = dict(data)
         data["documents"] = [DocumentEntry(**d) for d in data.get("documents", [])]
         data["failed"] = [FailedEntry(**f) for f in data.get("failed", [])]
+        data["dense"] = DenseSpec.from_json(data.get("dense"))
         return cls(**data)
 
     def mismatch(self, embedder: str, dim: int | None, chunker: dict[str, int], lexical_mode: str) -> str | None:
@@ -179,7 +185,7 @@ class IndexStore:
     documents: dict[str, Document]
     chunks: list[Chunk]
     vectors: np.ndarray          # (n_chunks, dim) float32 unit vectors
-    dense: "faiss.Index"
+    dense: DenseSearch           # a FAISS index, or a Milvus collection (rag.index.milvus)
     lexical: LexicalIndex
     sentences: SentenceTable
     terms: TermTable
@@ -194,28 +200,32 @@ class IndexStore:
             return self._derived[compute]
 
     @classmethod
-    def load(cls, index_dir: Path) -> "IndexStore":
-        """Load the version named by ``index_dir/CURRENT``."""
+    def load(cls, index_dir: Path, store: str = "") -> "IndexStore":
+        """Load the version named by ``index_dir/CURRENT``; ``store`` is the
+        Milvus address a Milvus-served version is searched at (``Config.store``;
+        "" = the one it was built into)."""
         folder = current_version(index_dir)
-        return cls.load_version(folder)
+        return cls.load_version(folder, store)
 
     @classmethod
-    def load_version(cls, folder: Path) -> "IndexStore":
-        import faiss
-
+    def load_version(cls, folder: Path, store: str = "") -> "IndexStore":
         try:
             manifest = Manifest.from_json(json.loads((folder / "manifest.json").read_text("utf-8")))
             documents = {d.path: d for d in (_document_from_json(json.loads(line))
                                              for line in _lines(folder / "documents.jsonl"))}
             chunks = [Chunk.from_json(json.loads(line)) for line in _lines(folder / "chunks.jsonl")]
-            vectors = np.load(folder / "vectors.npy")
-            dense = faiss.read_index(str(folder / "dense.faiss"))
+            # Memory-mapped: the reranker reads a few rows a question, and a
+            # large index is paged in as used rather than read whole.
+            vectors = np.load(folder / "vectors.npy", mmap_mode="r")
+            dense = _load_dense(folder, manifest.dense, store)
             lexical = LexicalIndex.load(folder / "lexical")
             with np.load(folder / "sentences.npz") as table:
                 offsets, starts, ends = table["offsets"], table["starts"], table["ends"]
             sentences = SentenceTable(offsets, starts, ends, np.load(folder / "sentence_vectors.npy"))
             terms = TermTable(json.loads((folder / "terms.json").read_text("utf-8")),
                               np.load(folder / "term_vectors.npy"))
+        except IndexProblem:
+            raise
         except FileNotFoundError as exc:
             raise IndexCorrupt(f"index {folder} is incomplete ({Path(exc.filename or '').name} missing): "
                                "run `python -m ingest --rebuild`") from exc
@@ -250,15 +260,14 @@ class IndexStore:
 
     def save(self) -> None:
         """Write this store to ``self.folder`` (which must not exist yet)."""
-        import faiss
-
         self.folder.mkdir(parents=True)
         _write_lines(self.folder / "documents.jsonl",
                      (json.dumps(_document_to_json(d), ensure_ascii=False) for d in self.documents.values()))
         _write_lines(self.folder / "chunks.jsonl",
                      (json.dumps(c.to_json(), ensure_ascii=False) for c in self.chunks))
         np.save(self.folder / "vectors.npy", self.vectors)
-        faiss.write_index(self.dense, str(self.folder / "dense.faiss"))
+        if self.manifest.dense.kind != DenseKind.MILVUS:
+            save_dense(self.dense, self.folder / "dense.faiss")
         self.lexical.save(self.folder / "lexical")
         np.savez(self.folder / "sentences.npz", offsets=self.sentences.offsets, starts=self.sentences.starts,
                  ends=self.sentences.ends)
@@ -287,6 +296,20 @@ def _sentence_table_problem(table: SentenceTable, chunks: list[Chunk], dim: int)
         if np.any(table.starts < chunk_starts) or np.any(table.ends > chunk_ends) or np.any(table.starts >= table.ends):
             return "a sentence lies outside its chunk"
     return None
+
+
+def _load_dense(folder: Path, spec: DenseSpec, store: str) -> DenseSearch:
+    if spec.kind == DenseKind.MILVUS:
+        from rag.index.milvus import MilvusError, open_collection
+
+        uri = store or str(spec.params["uri"])
+        try:
+            return open_collection(uri, str(spec.params["collection"]))
+        except MilvusError as exc:
+            raise StoreUnreachable(f"the index's vectors are in Milvus at {uri}, which cannot serve them ({exc}): "
+                                   "start Milvus (or point --store / RAG_STORE at it), or rebuild with another "
+                                   "store") from exc
+    return load_dense(folder / "dense.faiss", spec)
 
 
 def current_version(index_dir: Path) -> Path:

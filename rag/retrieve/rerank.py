@@ -93,8 +93,12 @@ def term_stats(store: IndexStore) -> TermStats:
 
 def _count_terms(store: IndexStore) -> TermStats:
     frequency: Counter = Counter()
-    for chunk in store.chunks:
-        frequency.update(terms(chunk.text) | _context_terms(chunk.title, chunk.section))
+    # A text repeated across chunks (boilerplate, copies: bench.scale's 10^6
+    # chunks) is cut into terms once and counted once per copy.
+    copies = Counter((chunk.text, chunk.title, chunk.section) for chunk in store.chunks)
+    for (text, title, section), n in copies.items():
+        for term in terms(text) | _context_terms(title, section):
+            frequency[term] += n
     return TermStats(len(store.chunks), dict(frequency))
 
 

@@ -16,6 +16,7 @@ leaves the dense order as it is.
 from __future__ import annotations
 
 import re
+from collections import Counter
 
 import numpy as np
 
@@ -105,9 +106,10 @@ def corpus_is_cjk(store: IndexStore) -> bool:
 
 def _mostly_cjk(store: IndexStore) -> bool:
     letters = cjk = 0
-    for chunk in store.chunks:
-        letters += len(_LETTER.findall(chunk.text))
-        cjk += len(_CJK.findall(chunk.text))
+    # A text repeated across chunks is scanned once and counted once per copy.
+    for text, n in Counter(chunk.text for chunk in store.chunks).items():
+        letters += n * len(_LETTER.findall(text))
+        cjk += n * len(_CJK.findall(text))
     return letters > 0 and cjk * 2 >= letters
 
 
