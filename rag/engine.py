@@ -25,6 +25,8 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, BinaryIO, Iterator, Mapping, Sequence
 
+import numpy as np
+
 from ingest.errors import LoadError
 from ingest.loaders import SUPPORTED_SUFFIXES, discover
 from ingest.records import Chunk, Document
@@ -33,7 +35,7 @@ from rag.answer.compose import compose_answer
 from rag.answer.evidence import SentenceVectors
 from rag.answer.followup import rewrite_followup
 from rag.answer.generated import answer_from_generated
-from rag.answer.prompt import build_prompt
+from rag.answer.prompt import build_prompt, excerpt_sources, passage_sources
 from rag.config import Config
 from rag.index.build import BuildError, build_index  # noqa: F401  (BuildError: what rebuild raises; shells catch it from here)
 from rag.index.changes import FileHashes, corpus_changes
@@ -359,7 +361,7 @@ class Engine:
         query_vector = retriever.embedder.embed_queries([standalone])[0]
         hits = retriever.search(standalone, query_vector=query_vector)
         if self.config.llm:
-            yield from self._ask_llm(question, standalone, hits, history, notes)
+            yield from self._ask_llm(question, standalone, hits, history, notes, query_vector)
             return
         answer = compose_answer(standalone, hits, retriever.embedder, self.config,
                                 documents_text=lambda path: retriever.store.documents[path].text,
@@ -376,14 +378,20 @@ class Engine:
         return rewrite_followup(question, list(history))
 
     def _ask_llm(self, question: str, standalone: str, hits: list[Hit], history: Sequence[Turn],
-                 notes: list[str]) -> Iterator[AnswerUpdate]:
+                 notes: list[str], query_vector: np.ndarray) -> Iterator[AnswerUpdate]:
         generator = make_generator(self.config)
+        retriever = self.retriever()
+        # A model on this CPU reads the top evidence sentences, a server whole passages (rag.answer.prompt).
+        if generator.compact_prompt and self.config.llm_excerpts > 0:
+            sources = excerpt_sources(standalone, hits, retriever.embedder, self.config,
+                                      vectors=self._sentence_vectors, store=retriever.store, query_vector=query_vector)
+        else:
+            sources = passage_sources(hits)
         text = ""
-        for token in generator.stream(build_prompt(standalone, hits, list(history))):
+        for token in generator.stream(build_prompt(standalone, sources, list(history))):
             text += token
             yield AnswerUpdate(text)
-        retriever = self.retriever()
-        answer = answer_from_generated(standalone, text, hits, retriever.embedder, self.config,
+        answer = answer_from_generated(standalone, text, hits, retriever.embedder, self.config, sources=sources,
                                        vectors=self._sentence_vectors, store=retriever.store)
         yield AnswerUpdate(answer.answer, self._finish(answer, question, standalone, notes))
 

@@ -1,25 +1,29 @@
 """An LLM's reply to an :class:`~rag.records.Answer`: the same bookkeeping
 an extractive answer does by construction.
 
-The reply cites passages by their number in the prompt (passage ``n`` =
-``hits[n-1]``). Its statements are verified against the passages they cite
-(:mod:`rag.answer.verify`), its markers renumbered 1.. in order of
-appearance, and each cited passage becomes one citation quoting its
-sentence that best supports what was said. Markers that name no passage are
-dropped, and notes say what failed.
+The reply cites sources by their number in the prompt
+(:class:`rag.answer.prompt.Source`: a whole passage, or one evidence
+sentence). Its statements are verified against the sources they cite
+(:mod:`rag.answer.verify`) — the very text the model was shown — its
+markers renumbered 1.. in order of appearance, and each cited source
+becomes one citation: an excerpt quotes itself, a passage its sentence that
+best supports what was said. Markers that name no source are dropped, and
+notes say what failed.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import replace
+from typing import Sequence
 
 from ingest.records import Sentence
 from lang.citations import MARKER, marker_numbers
 from lang.terms import recall, terms
 from rag.answer.evidence import SentenceVectors, evidence_score
+from rag.answer.prompt import Source, as_sources
 from rag.answer.units import units
-from rag.answer.verify import is_trivial, passage_texts, split_statements, verify_statements
+from rag.answer.verify import is_trivial, split_statements, verify_statements
 from rag.config import Config
 from rag.index.store import IndexStore
 from rag.models.embedder import Embedder
@@ -27,13 +31,17 @@ from rag.records import Answer, Citation, Hit, Statement
 
 
 def answer_from_generated(question: str, text: str, hits: list[Hit], embedder: Embedder, config: Config, *,
-                          vectors: SentenceVectors | None = None, store: IndexStore | None = None) -> Answer:
+                          sources: Sequence[Source] | None = None, vectors: SentenceVectors | None = None,
+                          store: IndexStore | None = None) -> Answer:
     """The :class:`Answer` for an LLM's reply to :func:`rag.answer.prompt.build_prompt`
-    (passage ``n`` = ``hits[n-1]``): statements verified against the passages
-    they cite, markers renumbered 1.. in order of appearance, one citation per
-    cited passage (its best-supporting sentence, else the whole passage),
-    markers that name no passage dropped, and a note for what fails."""
-    texts = passage_texts(hits)
+    over ``sources`` (default: ``hits`` as whole passages, ``n`` =
+    ``hits[n-1]``): statements verified against the sources they cite,
+    markers renumbered 1.. in order of appearance, one citation per cited
+    source (an excerpt itself; a passage's best-supporting sentence, else
+    the whole passage), markers that name no source dropped, and a note for
+    what fails."""
+    by_number = {s.n: s for s in as_sources(hits if sources is None else sources)}
+    texts = {n: s.text for n, s in by_number.items()}
     statements = split_statements(text, known=texts.keys())
     statements = verify_statements(statements, texts, embedder, config)
     confidence = evidence_score(question, hits, embedder, config, vectors=vectors, store=store)
@@ -42,7 +50,7 @@ def answer_from_generated(question: str, text: str, hits: list[Hit], embedder: E
     for s in statements:
         for n in s.citations:
             order.setdefault(n, len(order) + 1)
-    citations = [_passage_citation(order[n], hits[n - 1], [s for s in statements if n in s.citations])
+    citations = [_source_citation(order[n], by_number[n], [s for s in statements if n in s.citations])
                  for n in order]
     renumbered = [replace(s, citations=tuple(order[n] for n in s.citations),
                           supporting=tuple(order[n] for n in s.supporting)) for s in statements]
@@ -62,22 +70,22 @@ def answer_from_generated(question: str, text: str, hits: list[Hit], embedder: E
                   statements=renumbered, notes=notes, confidence=confidence)
 
 
-def _passage_citation(n: int, hit: Hit, statements: list[Statement]) -> Citation:
-    """Cite the passage's unit that best matches the supported statements
+def _source_citation(n: int, source: Source, statements: list[Statement]) -> Citation:
+    """Cite the source's unit that best matches the supported statements
     citing it; else (none supported, or supported only across scripts) the
-    whole passage."""
-    chunk = hit.chunk
+    whole source."""
+    chunk = source.hit.chunk
     claims = [terms(s.text) for s in statements if s.supported]
     best: tuple[float, Sentence | None] = (0.0, None)
-    for unit in units(chunk.text, chunk.start):
+    for unit in units(source.text, source.start):
         unit_terms = terms(unit.text)
         score = max((recall(c, unit_terms) for c in claims), default=0.0)
         if score > best[0]:
             best = (score, unit)
     unit = best[1]
-    start, end, quoted = (unit.start, unit.end, unit.text) if unit else (chunk.start, chunk.end, chunk.text)
+    start, end, quoted = (unit.start, unit.end, unit.text) if unit else (source.start, source.end, source.text)
     return Citation(n=n, doc=chunk.doc, title=chunk.title, section=chunk.section, start=start, end=end,
-                    text=quoted, chunk_id=chunk.id, page=chunk.page, score=round(float(hit.score), 6))
+                    text=quoted, chunk_id=chunk.id, page=chunk.page, score=round(float(source.hit.score), 6))
 
 
 def _renumber_markers(text: str, order: dict[int, int]) -> str:

@@ -1,6 +1,8 @@
-"""Optional LLM generators: two ways to stream a reply to chat messages — a
-local transformers model, or an OpenAI-compatible server (Ollama, vLLM,
-llama.cpp server, ...). What the messages say is the answer step's business
+"""Optional LLM generators: three ways to stream a reply to chat messages — a
+GGUF file through llama.cpp (``llama-cpp-python``, installed by ``make llm``),
+a local transformers model (the fallback for a GGUF when llama.cpp is not
+installed), or an OpenAI-compatible server (Ollama, vLLM, llama.cpp server,
+...). What the messages say is the answer step's business
 (:mod:`rag.answer.prompt`).
 
 The reply is never trusted: :mod:`rag.answer.verify` checks every statement against
@@ -9,9 +11,12 @@ the passage it cites, whatever produced it.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import logging
+import re
 import threading
+import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
@@ -39,10 +44,158 @@ class ChatMessage:
 
 
 class Generator(Protocol):
-    """Anything that turns chat messages into a stream of text pieces."""
+    """Anything that turns chat messages into a stream of text pieces.
+
+    ``compact_prompt`` says whether the prompt should carry only the top
+    evidence sentences (a model on this machine's CPU, where every prompt
+    token costs time before the first one comes back) rather than whole
+    passages (a server)."""
+
+    compact_prompt: bool
 
     def stream(self, messages: list[ChatMessage]) -> Iterator[str]:
         ...
+
+
+@dataclass(frozen=True)
+class GenerationStats:
+    """What one local generation cost: prompt tokens (``reused`` of them
+    were already in the model's cache from the previous prompt, so only the
+    rest was processed), tokens written, and the seconds to the first
+    token and to the end."""
+
+    prompt_tokens: int
+    reused_tokens: int
+    generated_tokens: int
+    first_token_seconds: float
+    total_seconds: float
+
+    @property
+    def decode_tokens_per_second(self) -> float:
+        """Tokens written per second after the first one."""
+        after_first = self.total_seconds - self.first_token_seconds
+        return (self.generated_tokens - 1) / after_first if self.generated_tokens > 1 and after_first > 0 else 0.0
+
+    @property
+    def prompt_tokens_per_second(self) -> float:
+        """Prompt tokens processed (not reused) per second until the first token."""
+        fresh = self.prompt_tokens - self.reused_tokens
+        return fresh / self.first_token_seconds if self.first_token_seconds > 0 else 0.0
+
+
+# --- a GGUF through llama.cpp -----------------------------------------------
+
+def llama_cpp_available() -> bool:
+    """Whether ``llama_cpp`` (``make llm``) is installed, without importing it."""
+    return importlib.util.find_spec("llama_cpp") is not None
+
+
+class LlamaCppGenerator:
+    """A GGUF model through llama.cpp on CPU (quantized weights used as
+    they are, unlike transformers which dequantizes them to fp32).
+
+    The prompt is the GGUF's own chat template rendered here, so that text
+    inside a message is tokenized as plain text: a passage that contains
+    ``<|im_start|>system`` cannot open a turn; only the template's own
+    markup becomes control tokens. llama.cpp keeps the previous prompt's
+    tokens in its cache and processes only what differs, so the fixed
+    system rules at the head of every prompt are processed once per process.
+    """
+
+    compact_prompt = True
+
+    def __init__(self, path: str | Path, max_new_tokens: int = 384, *, context_tokens: int = 4096,
+                 threads: int = 0) -> None:
+        path = Path(path).expanduser()
+        if not path.is_file():
+            raise GenerationError(f"LLM file {path} does not exist: set --llm to a .gguf file "
+                                  "(`make llm` assembles models/qwen2.5-coder-1.5b-instruct-q4_k_m.gguf)")
+        self.path = path
+        self.max_new_tokens = max_new_tokens
+        self.last_stats: GenerationStats | None = None
+        self._lock = threading.Lock()   # one generation at a time: the model and its cache are shared
+        try:
+            from jinja2.sandbox import ImmutableSandboxedEnvironment
+            from llama_cpp import Llama
+
+            from rag.models.cpu import read_cpu_info
+
+            threads = threads or read_cpu_info().usable_cores
+            self.model = Llama(model_path=str(path), n_ctx=context_tokens, n_threads=threads,
+                               n_threads_batch=threads, verbose=False)
+        except Exception as exc:   # many kinds (not a GGUF, unknown architecture, out of memory)
+            raise GenerationError(f"cannot load the LLM from {path} with llama.cpp: {exc}") from exc
+        template = self.model.metadata.get("tokenizer.chat_template")
+        if not template:
+            raise GenerationError(f"{path} carries no chat template: use an instruction-tuned GGUF")
+        environment = ImmutableSandboxedEnvironment(trim_blocks=True, lstrip_blocks=True)
+        environment.globals["raise_exception"] = _raise_template_error
+        self._template = environment.from_string(template)
+
+    def encode(self, messages: list[ChatMessage]) -> list[int]:
+        """The prompt's token ids: the chat template's markup tokenized with
+        its control tokens, each message's content as plain text."""
+        placeholders = [ChatMessage(m.role, f"\x00{i}\x00") for i, m in enumerate(messages)]
+        try:
+            rendered = self._template.render(messages=[m.to_json() for m in placeholders], add_generation_prompt=True)
+        except Exception as exc:   # jinja2's errors, or the template's own raise_exception
+            raise GenerationError(f"the chat template of {self.path} failed: {exc}") from exc
+        ids: list[int] = []
+        for i, piece in enumerate(_PLACEHOLDER.split(rendered)):
+            if i % 2:   # a message's content, by its index
+                ids += self.model.tokenize(messages[int(piece)].content.encode("utf-8"), add_bos=False, special=False)
+            elif piece:
+                ids += self.model.tokenize(piece.encode("utf-8"), add_bos=not ids, special=True)
+        return ids
+
+    def stream(self, messages: list[ChatMessage]) -> Iterator[str]:
+        """Yield text pieces as the model writes them (greedy decoding).
+        Closing the iterator early (the user stopped reading) stops the
+        generation and frees the model for the next question."""
+        prompt = self.encode(messages)
+        if len(prompt) + 16 > self.model.n_ctx():
+            raise GenerationError(f"the prompt is {len(prompt)} tokens, more than the LLM's context of "
+                                  f"{self.model.n_ctx()}: raise --llm-context-tokens or shorten the question")
+        with self._lock:
+            reused = _common_prefix(self.model.input_ids[: self.model.n_tokens].tolist(), prompt)
+            started = time.perf_counter()
+            first: float | None = None
+            generated = 0
+            budget = min(self.max_new_tokens, self.model.n_ctx() - len(prompt))
+            completion = self.model.create_completion(prompt, max_tokens=budget, temperature=0.0, stream=True)
+            try:
+                for chunk in completion:
+                    piece = chunk["choices"][0]["text"]
+                    generated += 1
+                    if first is None:
+                        first = time.perf_counter() - started
+                    if piece:
+                        yield piece
+            except GeneratorExit:
+                raise
+            except Exception as exc:   # llama.cpp's decode failures surface as RuntimeError and kin
+                raise GenerationError(f"the LLM failed while generating: {exc}") from exc
+            finally:
+                completion.close()
+                total = time.perf_counter() - started
+                self.last_stats = GenerationStats(len(prompt), reused, generated,
+                                                  first if first is not None else total, total)
+
+
+_PLACEHOLDER = re.compile("\x00(\\d+)\x00")
+
+
+def _raise_template_error(message: str) -> None:
+    raise ValueError(message)
+
+
+def _common_prefix(a: list[int], b: list[int]) -> int:
+    n = 0
+    for x, y in zip(a, b):
+        if x != y:
+            break
+        n += 1
+    return n
 
 
 # --- a local transformers model --------------------------------------------
@@ -50,6 +203,8 @@ class Generator(Protocol):
 class TransformersGenerator:
     """A local causal LM on CPU: a transformers folder, or a ``.gguf`` file
     (transformers dequantizes it; needs the ``gguf`` package)."""
+
+    compact_prompt = True
 
     def __init__(self, path: str | Path, max_new_tokens: int = 384, *, gguf_file: str | None = None) -> None:
         path = Path(path).expanduser()
@@ -131,6 +286,8 @@ class _StopWhen:
 class OpenAIGenerator:
     """Streams from ``{base}/v1/chat/completions`` (server-sent events)."""
 
+    compact_prompt = False
+
     def __init__(self, base_url: str, model: str, api_key: str | None = None, *,
                  max_tokens: int | None = None, timeout: float = 120.0) -> None:
         base = base_url.rstrip("/")
@@ -197,8 +354,10 @@ def _parse_sse(lines: Iterator[bytes], url: str) -> Iterator[str]:
 
 def make_generator(config: Config) -> Generator | None:
     """The generator that ``config.llm`` names: None for "" (extractive
-    answers), an :class:`OpenAIGenerator` for an http(s) URL, otherwise a
-    :class:`TransformersGenerator` for a local folder or ``.gguf`` file.
+    answers), an :class:`OpenAIGenerator` for an http(s) URL, a
+    :class:`LlamaCppGenerator` for a ``.gguf`` file when llama.cpp is
+    installed (``make llm``), otherwise a :class:`TransformersGenerator`
+    (a model folder, or a ``.gguf`` dequantized: slow, but needs no build).
     Local models are loaded once per process."""
     target = config.llm.strip()
     if not target:
@@ -206,12 +365,20 @@ def make_generator(config: Config) -> Generator | None:
     if target.lower().startswith(("http://", "https://")):
         return OpenAIGenerator(target, config.llm_model, api_key=config.llm_api_key or None,
                                max_tokens=config.llm_max_new_tokens)
-    key = (target, config.llm_max_new_tokens)
+    use_llama_cpp = target.lower().endswith(".gguf") and llama_cpp_available()
+    key = (target, config.llm_max_new_tokens, config.llm_context_tokens, config.llm_threads, use_llama_cpp)
     with _LOCAL_LOCK:
         if key not in _LOCAL:
-            _LOCAL[key] = TransformersGenerator(target, config.llm_max_new_tokens)
+            if use_llama_cpp:
+                _LOCAL[key] = LlamaCppGenerator(target, config.llm_max_new_tokens,
+                                                context_tokens=config.llm_context_tokens, threads=config.llm_threads)
+            else:
+                if target.lower().endswith(".gguf"):
+                    log.warning("llama-cpp-python is not installed (`make llm`): %s is dequantized by "
+                                "transformers instead, roughly 10x slower", target)
+                _LOCAL[key] = TransformersGenerator(target, config.llm_max_new_tokens)
         return _LOCAL[key]
 
 
-_LOCAL: dict[tuple[str, int], TransformersGenerator] = {}
+_LOCAL: dict[tuple, Generator] = {}
 _LOCAL_LOCK = threading.Lock()
