@@ -30,8 +30,9 @@ import numpy as np
 from ingest.errors import LoadError
 from ingest.loaders import SUPPORTED_SUFFIXES, discover
 from ingest.records import Chunk, Document
+from lang.cleaning import clean_question_text, has_content
 from lang.scripts import CJK_PUNCTUATION, IDEOGRAPHS
-from rag.answer.compose import compose_answer
+from rag.answer.compose import abstention, compose_answer
 from rag.answer.evidence import SentenceVectors
 from rag.answer.followup import rewrite_followup
 from rag.answer.generated import answer_from_generated
@@ -337,7 +338,14 @@ class Engine:
         if "\ufffd" in question:
             notes.append(Note("characters that are not valid text (invalid UTF-8, lone surrogates) "
                               "were replaced by \ufffd", "invalid_characters"))
-        return question, notes
+        # Markup and control characters are not the question, yet would steer retrieval.
+        cleaned = clean_question_text(question)
+        if cleaned.changed:
+            removed = [what for what, done in (("markup", cleaned.removed_markup),
+                                               ("control characters", cleaned.removed_controls)) if done]
+            notes.append(Note(f"{' and '.join(removed)} were removed from the question", "question_cleaned",
+                              removed=removed))
+        return cleaned.text, notes
 
     def search(self, question: str, k: int | None = None) -> list[Hit]:
         question, _ = self.clean_question(question)
@@ -355,7 +363,16 @@ class Engine:
         """Stream an answer: updates with the text so far, then the final
         :class:`Answer` (verified citations) on the last update."""
         question, notes = self.clean_question(question)
-        standalone = self._standalone(question, history)
+        standalone = self._standalone(question, history) if question else question
+        if not has_content(standalone):
+            # Nothing is asked once markup, control characters and question words are gone:
+            # the nearest passage would be an answer to nothing.
+            answer = abstention(question, [])
+            answer.notes.append(Note("the question has no content words left to search for", "no_content"))
+            answer = self._finish(answer, question, standalone, notes)
+            yield AnswerUpdate(answer.answer)
+            yield AnswerUpdate(answer.answer, answer)
+            return
         retriever = self.retriever()
         # Embedded once: retrieval, rerank and the answer's evidence all compare with it.
         query_vector = retriever.embedder.embed_queries([standalone])[0]

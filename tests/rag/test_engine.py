@@ -185,3 +185,19 @@ def test_the_engines_notes_carry_a_key_a_shell_can_translate(tmp_path):
     assert notes[0] == "the question was cut to its first 10 characters"        # still the English text
     assert [n.key for n in engine.clean_question("组织\udcff工作")[1]] == ["invalid_characters"]
     assert copy.deepcopy(notes[0]).key == "question_cut" and pickle.loads(pickle.dumps(notes[0])).values == {"limit": 10}
+
+
+def test_markup_around_a_question_is_removed_before_retrieval_with_a_note(essay_engine):
+    wrapped = essay_engine.ask("<div><script>document.write('财政收入')</script>党的代表大会提出了什么宏伟目标？</div>")
+    plain = essay_engine.ask("党的代表大会提出了什么宏伟目标？")
+    assert wrapped.question == "党的代表大会提出了什么宏伟目标？"
+    assert [h.chunk.id for h in wrapped.hits] == [h.chunk.id for h in plain.hits]
+    assert wrapped.answer == plain.answer
+    assert "question_cleaned" in [getattr(n, "key", "") for n in wrapped.notes]
+
+
+@pytest.mark.parametrize("question", ["\x00\x01\x1b[31m\x07", "<script>alert(1)</script>", "是什么？"])
+def test_a_question_with_no_content_words_left_abstains_without_searching(essay_engine, question):
+    answer = essay_engine.ask(question)
+    assert answer.abstained and not answer.hits and not answer.citations
+    assert "no_content" in [getattr(n, "key", "") for n in answer.notes]
