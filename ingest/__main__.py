@@ -26,7 +26,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="do nothing when the index is current (used by `make run`)")
     parser.add_argument("--quiet", action="store_true", help="no progress output")
     Config.add_arguments(parser, names=["corpus_dir", "index_dir", "embedder", "chunk_size", "chunk_overlap",
-                                        "lexical_tokenizer", "embed_batch_size", "embed_checkpoint"])
+                                        "lexical_tokenizer", "embed_batch_size", "embed_checkpoint", "store",
+                                        "dense_index", "dense_flat_max", "dense_min_recall", "ray"])
     args = parser.parse_args(argv)
     line = ProgressLine(sys.stderr)
     handler = logging.StreamHandler(line)

@@ -41,7 +41,8 @@ def main(argv: list[str] | None = None) -> int:
             p.add_argument("--model", dest="llm_model", default=None, metavar="NAME",
                            help="model name for an OpenAI-compatible endpoint")
         Config.add_arguments(p, names=["corpus_dir", "index_dir", "embedder", "top_k", "fusion", "rerank",
-                                       "abstain_threshold", "answer_type_check", "chunk_size", "chunk_overlap"])
+                                       "abstain_threshold", "answer_type_check", "chunk_size", "chunk_overlap",
+                                       "store"])
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s")
 

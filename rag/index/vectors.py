@@ -118,7 +118,8 @@ def build_dense(vectors: np.ndarray, config: Config, calibration: np.ndarray | N
         knob, start = "ef_search", RECALL_K
         limit = max(n, RECALL_K)
     else:
-        raise ValueError(f"dense index {kind!r} cannot be built into FAISS")
+        raise ValueError(f"dense index {kind!r} is not a FAISS index type: a Milvus collection is chosen "
+                         "with --store milvus://HOST:PORT or milvus-lite:PATH")
     value, recall = start, 0.0
     while True:
         _set_knob(index, knob, value)
