@@ -34,7 +34,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Callable, Protocol, Sequence
 
@@ -181,16 +181,22 @@ class Embedder:
         # little waste; at least one batch per pass that may run at once.
         batch_size = max(1, min(batch_size, -(-len(texts) // self.threads)))
         batches = self.backend.plan(texts, batch_size)
+        futures: list[Future] = []
         if self._pool is not None and len(batches) > 1:
-            results = self._pool.map(self._run, [payload for _, payload in batches])
-        else:
-            results = map(self._run, [payload for _, payload in batches])
+            futures = [self._pool.submit(self._run, payload) for _, payload in batches]
         done = 0
-        for (rows, _), vectors in zip(batches, results):
-            out[rows] = vectors
-            done += len(rows)
-            if progress is not None:
-                progress(done, len(texts))
+        try:
+            for i, (rows, payload) in enumerate(batches):
+                out[rows] = futures[i].result() if futures else self._run(payload)
+                done += len(rows)
+                if progress is not None:
+                    progress(done, len(texts))
+        except BaseException:
+            # Interrupted (Ctrl-C) or failed: drop the passes still queued, or
+            # the process would run them all before it could exit.
+            for future in futures:
+                future.cancel()
+            raise
         return out
 
     def _run(self, payload: object) -> np.ndarray:

@@ -128,3 +128,35 @@ def test_concurrent_calls_give_the_sequential_vectors(onnx_embedder):
         t.join()
     for want, have in zip(expected, got):
         np.testing.assert_allclose(have, want, atol=1e-6)
+
+
+class _CountingBackend:
+    """Batches of one text; each pass counts itself and takes a moment."""
+
+    runtime, concurrent, dim = "counting", True, 4
+
+    def __init__(self) -> None:
+        self.passes = 0
+        self._lock = threading.Lock()
+
+    def plan(self, texts, batch_size):
+        return [([i], i) for i in range(len(texts))]
+
+    def run(self, batch):
+        with self._lock:
+            self.passes += 1
+        threading.Event().wait(0.02)
+        return np.ones((1, self.dim), dtype=np.float32)
+
+
+def test_an_interrupted_embedding_leaves_no_passes_queued():
+    backend = _CountingBackend()
+    emb = Embedder(backend, name="counting", query_prefix="", passage_prefix="", batch_size=1, threads=2)
+
+    def interrupt(done, total):
+        raise KeyboardInterrupt          # as Ctrl-C during a build
+
+    with pytest.raises(KeyboardInterrupt):
+        emb.embed_passages([f"text {i}" for i in range(60)], progress=interrupt)
+    emb._pool.submit(lambda: None).result()     # the pool has drained what it still had
+    assert backend.passes <= 4                  # the first, and the ones already running; not all 60
