@@ -14,7 +14,7 @@ from typing import TextIO
 
 from rag.config import Config
 from rag.engine import Engine
-from rag.index.build import BuildError
+from rag.index.build import STAGING, BuildError
 from rag.index.progress import BuildProgress, Stage
 from rag.index.store import IndexProblem
 
@@ -48,6 +48,13 @@ def main(argv: list[str] | None = None) -> int:
         line.end()
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        # Every finished batch is already staged; say so instead of a traceback.
+        line.end()
+        staged = Config.from_args(args).index_dir / STAGING
+        print(f"interrupted: the index that was serving is unchanged, and the vectors embedded so far are kept "
+              f"in {staged}/; run the same command again to resume", file=sys.stderr)
+        return 130
     line.end()
     print(report.summary())
     return 0

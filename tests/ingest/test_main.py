@@ -34,3 +34,17 @@ def test_a_warning_starts_on_its_own_line_not_inside_the_progress_line():
     assert "a.txt" in text and "\nskipped b.txt: not UTF-8\n" in text
     # The warning is not glued to the end of the progress line.
     assert not any("loading" in row and "skipped" in row for row in text.replace("\r", "\n").split("\n"))
+
+
+def test_ctrl_c_says_the_finished_batches_are_kept_instead_of_a_traceback(tmp_path, monkeypatch, capsys):
+    from ingest.__main__ import main
+    from rag.engine import Engine
+
+    def interrupted(self, full=False, progress=None):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(Engine, "rebuild", interrupted)
+    assert main(["--corpus", str(tmp_path), "--index", str(tmp_path / "index")]) == 130
+    err = capsys.readouterr().err
+    assert "interrupted" in err and str(tmp_path / "index" / ".staging") in err and "again to resume" in err
+    assert "Traceback" not in err

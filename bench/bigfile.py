@@ -1,0 +1,245 @@
+"""One big text file: progress, memory and resuming, as a user meets them.
+
+    python -m bench.bigfile                       # 30 MB, 4 minutes, interrupt, 2 more minutes
+    python -m bench.bigfile --mb 5 --minutes 1 --resume-minutes 0.5 --checkpoint 128 --json
+
+A folder holding one ``--mb`` MB text file is indexed by ``python -m ingest``
+in a subprocess (the command a user runs), for ``--minutes`` minutes; then
+the build is interrupted as a user does, with Ctrl-C (SIGINT), and started
+again for ``--resume-minutes``. From the progress lines the build prints
+and the process's resident memory (sampled every ``--sample`` seconds from
+``/proc``), it reports:
+
+* the progress line's rate and time left as the build goes, and whether
+  they were shown at all (goal: a big file shows both);
+* resident memory against texts embedded: the first sample once embedding
+  started, the last, and the growth per 10,000 texts over the last two
+  thirds of the samples (the first batches grow the runtime's buffers)
+  (goal: memory that does not grow with the file beyond the vectors it
+  keeps, 1.5 KB a text);
+* the interruption: texts staged in ``index/.staging`` when it stopped,
+  what the second run still had to embed, and so how many it took from the
+  finished batches (goal: it resumes from the last finished batch, not from
+  zero).
+
+The file: the CMRC 2018 dev and trial paragraphs (real Chinese prose),
+repeated until ``--mb`` MB, each repeat under a heading of its own and every
+sentence of it marked with the repeat's number, so that chunks and
+sentences do not repeat (the build embeds a repeated text once, which would
+flatter the rate; the few sentences the datasets themselves repeat stay).
+A full 30 MB build is far longer than this benchmark runs (about 180,000
+chunks and sentences); the rate and time left it prints are the figures
+to read.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from bench.datasets import load_cmrc
+from rag.config import PROJECT_ROOT
+from rag.models.cpu import read_cpu_info
+
+# "embedding chunks and sentences: 8,800/178,678, 35/s, 1 h 24 min left"
+PROGRESS = re.compile(r"embedding chunks and sentences: ([\d,]+)/([\d,]+)(?:, (\d+)/s)?(?:, (.+?) left)?\s*$")
+SENTENCE_END = re.compile(r"([。！？])")
+
+
+@dataclass
+class Sample:
+    """One look at the running build: seconds since it started, the texts
+    its progress line said were embedded (of ``total``), and its RSS."""
+
+    seconds: float
+    done: int
+    total: int
+    rss_mb: float
+    line: str
+
+
+@dataclass
+class RunLog:
+    """One ``python -m ingest`` run until it was stopped or finished."""
+
+    samples: list[Sample] = field(default_factory=list)
+    exit_code: int | None = None
+    tail: str = ""
+
+    @property
+    def embedding(self) -> list[Sample]:
+        return [s for s in self.samples if s.total]
+
+
+@dataclass
+class BigFileReport:
+    cpu: str
+    file_mb: float
+    first: RunLog
+    staged_texts: int
+    second: RunLog
+    load_average_before: float
+    load_average_after: float = 0.0
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+
+def make_file(path: Path, megabytes: float) -> float:
+    """Write the big file (see the module docstring); its size in MB."""
+    paragraphs = list(dict.fromkeys(d.text.strip() for split in ("dev", "trial") for d in load_cmrc(split).documents))
+    target = int(megabytes * 1_000_000)
+    written = 0
+    with path.open("w", encoding="utf-8") as out:
+        repeat = 0
+        while written < target:
+            repeat += 1
+            parts = [f"第{repeat}部分\n\n"]
+            for text in paragraphs:
+                # mark every sentence: 。 -> （第n部分）。
+                parts.append(SENTENCE_END.sub(lambda m: f"（{repeat}）{m.group(1)}", text) + "\n\n")
+            block = "".join(parts)
+            out.write(block)
+            written += len(block.encode("utf-8"))
+    return path.stat().st_size / 1_000_000
+
+
+def _rss_mb(pid: int) -> float:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
+def run_ingest(corpus: Path, index: Path, seconds: float, sample_every: float, options: list[str]) -> RunLog:
+    """``python -m ingest [options]`` for ``seconds`` (then SIGINT, as
+    Ctrl-C), its progress and memory sampled every ``sample_every`` seconds."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RAG_")}
+    # SIGINT back to its default in the child: a benchmark started in the
+    # background (`... &`) has it ignored, and Python then never raises
+    # KeyboardInterrupt for it.
+    process = subprocess.Popen([sys.executable, "-m", "ingest", "--corpus", str(corpus), "--index", str(index),
+                                *options],
+                               cwd=PROJECT_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    log = RunLog()
+    latest = [""]
+    output: list[str] = []
+
+    def read() -> None:       # progress lines end in \r, not \n
+        buffer = b""
+        while chunk := process.stdout.read1(4096):
+            buffer += chunk
+            *lines, buffer = re.split(rb"[\r\n]", buffer)
+            for raw in lines:
+                text = raw.decode("utf-8", "replace").strip()
+                if text:
+                    latest[0] = text
+                    output.append(text)
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    started = time.perf_counter()
+    while process.poll() is None and time.perf_counter() - started < seconds:
+        time.sleep(sample_every)
+        match = PROGRESS.search(latest[0])
+        done, total = (int(match.group(1).replace(",", "")), int(match.group(2).replace(",", ""))) if match else (0, 0)
+        log.samples.append(Sample(time.perf_counter() - started, done, total, _rss_mb(process.pid), latest[0]))
+    if process.poll() is None:
+        process.send_signal(signal.SIGINT)
+    log.exit_code = process.wait(timeout=120)
+    reader.join(timeout=10)
+    log.tail = "\n".join(output[-4:])
+    return log
+
+
+def staged_texts(index: Path) -> int:
+    """Texts whose vectors an interrupted build left in ``index/.staging``."""
+    import numpy as np
+
+    count = 0
+    for path in (index / ".staging").rglob("batch-*.npz"):
+        with np.load(path) as batch:
+            count += len(batch["keys"])
+    return count
+
+
+def run(megabytes: float, minutes: float, resume_minutes: float, sample_every: float,
+        checkpoint: int | None = None) -> BigFileReport:
+    load_before = os.getloadavg()[0]
+    with tempfile.TemporaryDirectory(prefix="bench-bigfile-") as tmp:
+        corpus, index = Path(tmp) / "corpus", Path(tmp) / "index"
+        corpus.mkdir()
+        size = make_file(corpus / "big.txt", megabytes)
+        options = ["--embed-checkpoint", str(checkpoint)] if checkpoint else []
+        first = run_ingest(corpus, index, minutes * 60, sample_every, options)
+        staged = staged_texts(index)
+        second = run_ingest(corpus, index, resume_minutes * 60, sample_every, options)
+    return BigFileReport(read_cpu_info().describe(), round(size, 1), first, staged, second, load_before,
+                         os.getloadavg()[0])
+
+
+def growth_per_10k(samples: list[Sample]) -> float | None:
+    """Least-squares MB of RSS per 10,000 texts embedded, over the samples
+    taken while embedding (None with fewer than three)."""
+    points = [(s.done, s.rss_mb) for s in samples if s.total and s.done]
+    if len(points) < 3 or points[-1][0] == points[0][0]:
+        return None
+    n = len(points)
+    mx, my = sum(p[0] for p in points) / n, sum(p[1] for p in points) / n
+    sxx = sum((x - mx) ** 2 for x, _ in points)
+    return 10_000 * sum((x - mx) * (y - my) for x, y in points) / sxx if sxx else None
+
+
+def format_report(r: BigFileReport) -> str:
+    lines = [f"CPU: {r.cpu}; load average {r.load_average_before:.2f} before, {r.load_average_after:.2f} after",
+             f"one {r.file_mb} MB text file, `python -m ingest`:"]
+    for name, log in (("first run, interrupted with Ctrl-C", r.first), ("second run", r.second)):
+        emb = log.embedding
+        lines.append(f"- {name} (exit {log.exit_code}):")
+        if not emb:
+            lines.append(f"  no embedding progress seen; last output: {log.tail!r}")
+            continue
+        a, b = emb[0], emb[-1]
+        growth = growth_per_10k(emb[len(emb) // 3:])     # past the first batches' warm-up (arenas, caches)
+        lines += [f"  texts to embed {b.total:,}; embedded {a.done:,} -> {b.done:,} in {b.seconds - a.seconds:.0f} s",
+                  f"  last progress line: {b.line!r}",
+                  f"  RSS {a.rss_mb:.0f} MB -> {b.rss_mb:.0f} MB (peak {max(s.rss_mb for s in log.samples):.0f});"
+                  + (f" growth {growth:.1f} MB per 10,000 texts" if growth is not None else "")]
+    first_total = r.first.embedding[-1].total if r.first.embedding else 0
+    second_total = r.second.embedding[0].total if r.second.embedding else 0
+    lines.append(f"- interruption: {r.staged_texts:,} texts staged in index/.staging; the second run had "
+                 f"{second_total:,} of {first_total:,} left to embed (resumed {first_total - second_total:,})")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.bigfile", description=__doc__.split("\n")[0])
+    parser.add_argument("--mb", type=float, default=30.0, help="size of the text file (default 30 MB)")
+    parser.add_argument("--minutes", type=float, default=4.0, help="the first run, then Ctrl-C (default 4)")
+    parser.add_argument("--resume-minutes", type=float, default=2.0, help="the second run (default 2)")
+    parser.add_argument("--sample", type=float, default=5.0, help="seconds between samples (default 5)")
+    parser.add_argument("--checkpoint", type=int, default=None,
+                        help="texts per staged batch (default: the configured embed_checkpoint)")
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args(argv)
+    report = run(args.mb, args.minutes, args.resume_minutes, args.sample, args.checkpoint)
+    print(json.dumps(report.to_json(), ensure_ascii=False, indent=1) if args.json else format_report(report))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
