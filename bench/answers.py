@@ -42,6 +42,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 import time
 from dataclasses import asdict, dataclass, field
@@ -53,6 +54,8 @@ import numpy as np
 from bench.datasets import EvalQuestion, cmrc_em, cmrc_f1, evidence_match
 from bench.retrieval import CACHE_FILE, DATASETS, Progress, load_dataset, open_index
 from rag.answer.verify import citation_coverage, citation_precision
+from rag.models.cpu import read_cpu_info
+from rag.models.generate import GenerationStats
 from rag.config import PROJECT_ROOT, Config
 from rag.records import Answer, Statement
 
@@ -60,7 +63,7 @@ log = logging.getLogger(__name__)
 
 # The settings a report records.
 SETTINGS = ["chunk_size", "top_k", "fusion", "rerank", "abstain_threshold", "answer_type_check", "answer_sentences",
-            "llm_max_new_tokens"]
+            "llm_max_new_tokens", "llm_excerpts", "llm_excerpt_chars", "llm_threads"]
 
 
 @dataclass
@@ -87,6 +90,7 @@ class QuestionResult:
     full_answer_s: float
     confidence: float
     answer: str
+    llm: GenerationStats | None = None   # a local model's token counts and timings (rag.models.generate)
 
 
 @dataclass(frozen=True)
@@ -125,6 +129,11 @@ class AnswerSummary:
     missed_abstentions: int           # unanswerable, yet answered
     first_update: Latency
     full_answer: Latency
+    # A local model's speed, pooled over the questions: prompt tokens per question (p50),
+    # prompt tokens processed per second before the first token, tokens written per second after it.
+    llm_prompt_tokens_p50: float | None = None
+    llm_prompt_tokens_per_second: float | None = None
+    llm_decode_tokens_per_second: float | None = None
 
 
 @dataclass
@@ -142,6 +151,7 @@ class AnswerReport:
     summary: AnswerSummary
     llm_load_seconds: float
     seconds: float
+    load_average: str = ""            # 1/5/15-minute load averages at the start and at the end of the run
     results: list[QuestionResult] = field(default_factory=list)
 
     def to_json(self) -> dict:
@@ -206,7 +216,20 @@ def summarise(results: Sequence[QuestionResult], statements: Sequence[Statement]
         wrong_abstentions=sum(r.abstained for r in answerable),
         missed_abstentions=sum(not r.abstained for r in unanswerable),
         first_update=Latency.of([r.first_update_s for r in results]),
-        full_answer=Latency.of([r.full_answer_s for r in results]))
+        full_answer=Latency.of([r.full_answer_s for r in results]),
+        **llm_speed([r.llm for r in results if r.llm is not None]))
+
+
+def llm_speed(stats: Sequence[GenerationStats]) -> dict[str, float]:
+    """The summary's LLM speed fields from each question's generation stats."""
+    if not stats:
+        return {}
+    fresh = sum(s.prompt_tokens - s.reused_tokens for s in stats)
+    decoded = sum(max(s.generated_tokens - 1, 0) for s in stats)
+    decode_seconds = sum(s.total_seconds - s.first_token_seconds for s in stats)
+    return {"llm_prompt_tokens_p50": float(np.percentile([s.prompt_tokens for s in stats], 50)),
+            "llm_prompt_tokens_per_second": fresh / sum(s.first_token_seconds for s in stats),
+            "llm_decode_tokens_per_second": decoded / decode_seconds if decode_seconds > 0 else 0.0}
 
 
 # --- the run -------------------------------------------------------------------
@@ -247,17 +270,19 @@ def evaluate(dataset: str, questions: Sequence[EvalQuestion], engine, *, limit: 
     from rag.models.generate import make_generator
 
     started = time.perf_counter()
+    load_at_start = _load_average()
     progress = progress or Progress(quiet=True)
     config: Config = engine.config
     status = engine.status()
     if not status.ready:
         raise RuntimeError(f"no index to answer from: {status.message}")
     load_seconds = 0.0
+    generator = None
     if config.llm:
         check_known_gguf(config.llm)
         # Loaded once, before the clock of the first question starts.
         t0 = time.perf_counter()
-        make_generator(config)
+        generator = make_generator(config)
         load_seconds = time.perf_counter() - t0
         progress.note(f"LLM {config.llm} ready in {load_seconds:.0f} s")
     results: list[QuestionResult] = []
@@ -265,6 +290,7 @@ def evaluate(dataset: str, questions: Sequence[EvalQuestion], engine, *, limit: 
     for i, q in enumerate(questions, start=1):
         answer, first, total = ask_timed(engine, q.question)
         row = score_answer(q, answer, dataset, first, total)
+        row.llm = getattr(generator, "last_stats", None)
         results.append(row)
         if not answer.abstained:
             statements.extend(answer.statements)
@@ -277,7 +303,12 @@ def evaluate(dataset: str, questions: Sequence[EvalQuestion], engine, *, limit: 
         index=str(index.relative_to(PROJECT_ROOT)) if index.is_relative_to(PROJECT_ROOT) else str(index),
         documents=status.documents, chunks=status.chunks, limit=limit, settings=settings,
         summary=summarise(results, statements), llm_load_seconds=load_seconds,
-        seconds=time.perf_counter() - started, results=results)
+        seconds=time.perf_counter() - started, results=results,
+        load_average=f"{load_at_start} at the start, {_load_average()} at the end")
+
+
+def _load_average() -> str:
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
 def run(dataset: str, config: Config, *, limit: int | None = None, progress: Progress | None = None) -> AnswerReport:
@@ -323,7 +354,12 @@ def format_report(report: AnswerReport) -> str:
              + (f"; first {report.limit} questions" if report.limit else ""),
              "settings: " + ", ".join(f"{k}={v}" for k, v in report.settings.items()),
              f"{report.seconds:.0f} s in all, {s.full_answer.mean:.2f} s per answer on average"
-             + (f"; LLM loaded in {report.llm_load_seconds:.0f} s" if report.llm_load_seconds else "")]
+             + (f"; LLM loaded in {report.llm_load_seconds:.1f} s" if report.llm_load_seconds else "")]
+    if s.llm_decode_tokens_per_second is not None:
+        notes.append(f"LLM: prompt {s.llm_prompt_tokens_p50:.0f} tokens (p50), processed at "
+                     f"{s.llm_prompt_tokens_per_second:.1f} tokens/s (prefix reused from the previous prompt "
+                     f"not counted); writes {s.llm_decode_tokens_per_second:.1f} tokens/s")
+    notes.append("CPU: " + read_cpu_info().describe() + f"; load average {report.load_average}")
     return "\n".join([header, rule, row, "", *notes])
 
 
@@ -337,7 +373,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
     parser.add_argument("--quiet", action="store_true", help="no progress on stderr")
     Config.add_arguments(parser, names=["embedder", "top_k", "abstain_threshold", "answer_type_check",
-                                        "llm_max_new_tokens"])
+                                        "llm_max_new_tokens", "llm_excerpts", "llm_excerpt_chars", "llm_threads"])
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s")
     config = Config.from_args(args)

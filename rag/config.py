@@ -144,8 +144,8 @@ class Config:
     llm_threads: int = 0          # llama.cpp threads; 0: the cores this process may use
     # A local model's prompt carries the top evidence sentences, not whole passages: on a
     # 2-core CPU every prompt token delays the first reply token (rag.answer.prompt.excerpt_sources)
-    llm_excerpts: int = 6         # most evidence sentences in a local model's prompt; 0: whole passages
-    llm_excerpt_chars: int = 600  # most characters of those sentences together
+    llm_excerpts: int = 4         # most evidence sentences in a local model's prompt; 0: whole passages
+    llm_excerpt_chars: int = 360  # most characters of those sentences together (~190 prompt tokens)
     upload_max_mb: int = 50
     # LLM endpoints a browser may choose in Settings: "" = loopback ones, and only while the
     # app listens on loopback; "none"; or the origins allowed ("http://10.0.0.5:8080,https://llm.lan")

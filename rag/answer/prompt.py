@@ -167,8 +167,12 @@ def _passage_block(source: Source) -> str:
 
 
 def _excerpt_line(source: Source) -> str:
-    """``[n] text`` on one line: the excerpt's own line breaks become spaces."""
-    return f"[{source.n}] " + _defuse(" ".join(source.text.split()))
+    """``text[n]`` on one line (the excerpt's own line breaks become spaces).
+    The number comes after the text, where the reply's marker should stand:
+    with ``[n] text`` lines a 1.5B model copied an excerpt with "[1] " in
+    front whichever excerpt it was (seed-dev: 2 of 11 answers cited [1] for
+    another excerpt's words)."""
+    return _defuse(" ".join(source.text.split())) + f"[{source.n}]"
 
 
 def _defuse(text: str) -> str:

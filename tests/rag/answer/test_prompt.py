@@ -68,7 +68,7 @@ def test_excerpt_prompt_has_one_line_per_sentence_and_the_short_quoted_statement
                 Source(2, hit(chunk_text), "它是中国第二长河。", 13, 22, excerpt=True)]
     system, user = (m.content for m in build_prompt("黄河有多长？", excerpts))
     assert system == EXCERPT_SYSTEM_PROMPT and "copies the words" in system and "[1]" in system
-    assert "[1] 黄河全长约5464公里。\n[2] 它是中国第二长河。" in user
+    assert "\n黄河全长约5464公里。[1]\n它是中国第二长河。[2]\n" in user, "each excerpt's number where a citation goes"
     assert user.index("[2]") < user.index("黄河有多长？")
     assert "[n]" not in user, "a small model copies a literal [n]"
     assert len(user) < 150, "a compact prompt: no per-passage markup"
