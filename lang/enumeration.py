@@ -2,8 +2,8 @@
 
 Chinese writing numbers its parts in a handful of ways, and a heading and a
 list item use the same ones: ``第一章``, ``一、``, ``（一）``, ``1、``/``1.``,
-``(1)``, and, inside running text, ``一是/二要``, ``第一，``, ``①`` or
-"first, second". Each *kind* of marker has one pattern here; the number is
+``(1)``, and, inside running text, ``一是/二要``, ``第一，``, ``①``,
+``首先/其次/最后`` or "first, second". Each *kind* of marker has one pattern here; the number is
 the item's position. Items of one list share a kind ("一是…二是…三是"), so a
 list is the run of markers of one kind counting up.
 
@@ -34,13 +34,19 @@ _PATTERNS: dict[str, re.Pattern[str]] = {
     "cn_ordinal": re.compile(rf"第({_CN}|\d{{1,2}})(?:[,，、:：]|是|要|点|条|方面)"),  # 第一，
     "en_ordinal": re.compile(rf"\b({'|'.join(EN_ORDINALS)})(?:ly)?\b", re.IGNORECASE),  # first, secondly
     "circled": re.compile(f"([{_CIRCLED}])"),                                  # ①
+    "sequence": re.compile(r"(首先|其次|再次|再者|最后)(?=[,，、:：]|[^\W\d_])"),        # 首先 其次 最后
 }
+
+# The position of 最后 ("finally"): whatever number the list has reached.
+LAST_ITEM = 1000
+_SEQUENCE = {"首先": 1, "其次": 2, "再次": 3, "再者": 3, "最后": LAST_ITEM}
 
 # Heading kinds, outermost first: their order ranks them in an outline.
 HEADING_KINDS = ("chapter", "section", "cn_comma", "cn_paren", "arabic", "arabic_paren")
 # Item kinds in the order they are tried: "一是" before "一、", so a topic
 # item is not read as a heading-style number.
-ITEM_KINDS = ("cn_topic", "cn_ordinal", "cn_paren", "arabic_paren", "cn_comma", "arabic", "en_ordinal", "circled")
+ITEM_KINDS = ("cn_topic", "cn_ordinal", "cn_paren", "arabic_paren", "cn_comma", "arabic", "en_ordinal", "circled",
+              "sequence")
 
 # An Arabic list number wherever running text puts one: at the start or
 # after a colon or a blank, as 1、 1. 1) 1） (1). Such a number is a
@@ -84,6 +90,8 @@ def match_marker(text: str, pos: int = 0, limit: int | None = None,
 def _value(kind: str, token: str) -> int | None:
     if kind == "circled":
         return ord(token) - 0x245F
+    if kind == "sequence":
+        return _SEQUENCE[token]
     return number_value(token)
 
 

@@ -28,7 +28,7 @@ from __future__ import annotations
 import re
 from enum import Enum
 
-from lang.numerals import COUNT_MEASURES, ZH_POWERS
+from lang.numerals import COUNT_MEASURES, ZH_POWERS, number_value
 from lang.scripts import fold
 
 
@@ -166,3 +166,57 @@ def is_fact_question(question: str) -> bool:
     """Whether ``question`` asks for one fact a short span can give (a
     number, a date, a position, a name, a who/what/where)."""
     return asks(question) in FACT_KINDS
+
+
+# --- what kind of thing the answer is ------------------------------------------------
+
+
+class Target(Enum):
+    """What kind of span answers a fact question: the short answer prefers
+    spans of that kind (a person's name for 谁, a place for 哪里)."""
+
+    PERSON = "person"      # 谁, 何人, 哪位, who
+    PLACE = "place"        # 哪里, 何地, 哪个国家, where
+    TIME = "time"          # 何时, 哪一年, when (Asks.DATE)
+    NUMBER = "number"      # 多少, 几个, 第几, how many (Asks.NUMBER, Asks.ORDINAL)
+    THING = "thing"        # 什么, 哪个 + noun, what, which: a noun phrase
+
+
+# Periods asked for by name (什么时期, 哪个时代): a time, though no date is required.
+_PERIOD = re.compile(r"(?:什么|哪个?|哪一个?)(?:时期|时代|朝代|年代|世纪|季节)")
+_PERSON = re.compile(r"谁|何人|哪位|哪一位|什么人|哪个人|哪些人|\bwho(?:m|se)?\b")
+_PLACE = re.compile(r"哪里|哪儿|何地|何处|哪个?(?:国家|城市|省|市|县|地区|地方|州|岛|国)|什么地方|在哪|\bwhere\b")
+
+
+def answer_target(question: str) -> Target:
+    """The kind of span that answers ``question`` (see :class:`Target`)."""
+    kind = asks(question)
+    if kind is Asks.DATE:
+        return Target.TIME
+    if kind in (Asks.NUMBER, Asks.ORDINAL):
+        return Target.NUMBER
+    q = to_simplified(fold(question))
+    if _PERIOD.search(q):
+        return Target.TIME
+    if _PERSON.search(q):
+        return Target.PERSON
+    if _PLACE.search(q):
+        return Target.PLACE
+    return Target.THING
+
+
+# How many items a list question asks for: 哪三个结合, 哪两种, 哪 3 项, "what are the three".
+_ITEM_COUNT = re.compile(r"哪\s*([两二三四五六七八九十]|\d{1,2})\s*(?:个|种|项|点|条|类|大|方面|部分|位|家|件)|"
+                         r"\b(?:what|which)\s+(?:are|were)?\s*(?:the\s+)?(two|three|four|five|six|seven|eight|nine|ten)\b")
+_EN_COUNTS = {"two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9, "ten": 10}
+
+
+def asked_count(question: str) -> int | None:
+    """The number of items a list question names ("哪三个结合" -> 3), or None."""
+    m = _ITEM_COUNT.search(to_simplified(fold(question)))
+    if m is None:
+        return None
+    token = m.group(1) or m.group(2)
+    if token in _EN_COUNTS:
+        return _EN_COUNTS[token]
+    return number_value(token)

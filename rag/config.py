@@ -120,13 +120,18 @@ class Config:
 
     # Answering
     answer_sentences: int = 3     # most sentences in an extractive answer
+    answer_sentences_crosslingual: int = 8  # sentences quoted for a question in another language than the passages
     answer_list_items: int = 6    # most items a list answer gathers
+    answer_list_reach: int = 6    # units between the best unit and a list the question counts (rag.answer.lists)
     answer_lexical_weight: float = 0.5  # share of question-term overlap in a sentence's evidence (rag.answer.compose)
     answer_rank_weight: float = 0.02    # bonus of a sentence from hit rank r: weight / r
     answer_score_margin: float = 0.05   # further sentences must score within this of the best
     answer_crosslingual_bonus: float = 0.24  # evidence credit for a sentence in another script than the question
+    answer_crosslingual_lexical_weight: float = 0.5  # rank bonus x share of the question's translated words held
+    answer_span_units: int = 3    # best units a short answer's candidate spans come from (rag.answer.spans)
     sentence_cache: int = 20000   # sentence vectors rag.answer.compose keeps, so passages seen before are not re-embedded
-    abstain_threshold: float = 1.03  # below this best-evidence score (rag.answer.evidence.evidence_score), abstain
+    abstain_threshold: float = 0.97  # below this best-evidence score (rag.answer.evidence.evidence_score), abstain
+    abstain_threshold_crosslingual: float = 0.97  # the same when the best sentence is in another script
     answer_type_check: bool = True   # abstain when no quoted sentence holds the number/date asked for (rag.answer.expected)
     support_threshold: float = 0.6   # verifier: least share of a statement's terms found in a cited sentence
     support_similarity: float = 0.82  # verifier: cosine that counts as support across scripts (en answer, zh passage)

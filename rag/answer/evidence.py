@@ -31,7 +31,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from ingest.records import Sentence
-from lang.scripts import is_chinese
+from lang.scripts import fold, is_chinese
 from lang.terms import recall, terms
 from rag.answer.about_document import answers_field, asked_field, front_matter_lines
 from rag.answer.units import units
@@ -178,7 +178,10 @@ def score_units(question: str, hits: Sequence[Hit], embedder: Embedder, config: 
 
     A unit in another script than the question (an English question, a
     Chinese passage) can share no terms with it, so instead of the lexical
-    term it gets ``answer_crosslingual_bonus``. For a question about the
+    term its evidence gets ``answer_crosslingual_bonus``, and its score
+    (which ranks the units, not whether to abstain)
+    ``answer_crosslingual_lexical_weight`` x the share of the question's
+    words it holds once translated into corpus terms (:func:`crosslingual_recall`). For a question about the
     document itself, a line stating the asked-for field counts as a full
     lexical match. ``vectors`` remembers sentence vectors across calls
     (without it, this call's sentences are embedded afresh).
@@ -195,20 +198,49 @@ def score_units(question: str, hits: Sequence[Hit], embedder: Embedder, config: 
     cosines = unit_vectors(pool, embedder, store, cache) @ query
     asked = terms(question, question=True)
     chinese_question = is_chinese(question)
+    translated = (translated_words(question, embedder, config, store)
+                  if not chinese_question and any(is_chinese(c.unit.text) for c in pool) else [])
     out = []
     for candidate, cosine in zip(pool, cosines):
         text = candidate.unit.text
         if field_asked and answers_field(text, field_asked, candidate.hit.chunk.title):
             lexical, bonus = 1.0, config.answer_lexical_weight
         elif is_chinese(text) != chinese_question:
-            lexical, bonus = 0.0, config.answer_crosslingual_bonus
+            lexical, bonus = crosslingual_recall(translated, text), config.answer_crosslingual_bonus
         else:
             lexical = recall(asked, terms(text))
             bonus = config.answer_lexical_weight * lexical
         evidence = float(cosine) + bonus
         score = evidence + config.answer_rank_weight / max(candidate.hit.rank, 1)
+        if is_chinese(text) != chinese_question:
+            # Ranks the sentences only: a translated word always finds some corpus term, so the
+            # share found says which sentence is meant, not whether any answers (the evidence).
+            score += config.answer_crosslingual_lexical_weight * lexical
         out.append(ScoredUnit(candidate, float(cosine), lexical, evidence, score))
     return out
+
+
+def translated_words(question: str, embedder: Embedder, config: Config,
+                     store: IndexStore | None) -> list[tuple[str, str]]:
+    """Each content word of a question in another script than the corpus,
+    with the corpus term it translates to (:mod:`rag.retrieve.crosslingual`,
+    over ``store``'s term table); the words alone (paired with themselves)
+    without a store."""
+    from rag.retrieve.crosslingual import question_words, translate
+
+    if store is None or not len(store.terms):
+        return [(w, w) for w in question_words(question, config.lexical_tokenizer)]
+    translation = translate(question, store.terms, embedder, config.lexical_tokenizer)
+    return list(zip(translation.words, translation.terms))
+
+
+def crosslingual_recall(translated: list[tuple[str, str]], text: str) -> float:
+    """Share of a question's words that ``text`` holds, as written (a name,
+    a code: "AGG01") or as the corpus term they translate to (learn -> 学习)."""
+    if not translated:
+        return 0.0
+    folded = fold(text)
+    return sum(1 for word, term in translated if word in folded or term in folded) / len(translated)
 
 
 def evidence_score(question: str, hits: list[Hit], embedder: Embedder, config: Config, *,

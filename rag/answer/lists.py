@@ -15,9 +15,11 @@ The markers themselves are :mod:`lang.enumeration`'s.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 from ingest.records import Chunk, Sentence
-from lang.enumeration import Ordinal, item_marker, ordinal_of
+from lang.enumeration import LAST_ITEM, item_marker, match_marker, ordinal_of
+from lang.questions import asked_count
 from lang.terms import recall, terms
 from rag.answer.evidence import Candidate, DocumentsText, ScoredUnit
 from rag.answer.units import units
@@ -54,60 +56,130 @@ def elaborate_item(question: str, best: ScoredUnit, scored: list[ScoredUnit], co
     return out if len(out) > 1 else None
 
 
-def gather_list(chosen: list[ScoredUnit], scored: list[ScoredUnit], config: Config,
-                documents_text: DocumentsText | None) -> list[ScoredUnit]:
+@dataclass(frozen=True)
+class GatheredList:
+    """A list answer: what introduces the list (the best unit, when it
+    stands before the list: a heading, "主要有以下几个方面："), then its items."""
+
+    lead: list[ScoredUnit]
+    items: list[ScoredUnit]
+
+
+@dataclass(frozen=True)
+class Enumeration:
+    """A run of item markers of one kind counting up from 1 ("一是…二是…
+    三是"), as indices into the units it was found in."""
+
+    kind: str
+    items: list[int]
+
+
+def gather_list(question: str, chosen: list[ScoredUnit], scored: list[ScoredUnit], config: Config,
+                documents_text: DocumentsText | None) -> GatheredList | None:
     """For a list question: the items of the enumeration the best unit
-    belongs to. Items are the units of the same paragraph that carry the
-    next (or previous) markers of the same family ("一是…二是…三是"), or —
-    for unnumbered lists — the adjacent units that open the same way
-    ("既要…; 既要…"). At most ``answer_list_items`` units are quoted."""
+    belongs to, introduces or closes (within ``answer_list_reach`` units),
+    preferring one with as many items as the question names ("哪三个结合");
+    else the adjacent units that open alike ("既要…; 既要…") or the
+    semicolon clauses of one sentence. At most ``answer_list_items`` items.
+    None when no list is found."""
     best = chosen[0]
     neighbourhood = _neighbourhood(best, scored, config, documents_text)
     index = next((i for i, s in enumerate(neighbourhood) if s.unit.start == best.unit.start), None)
     if index is None:
-        return chosen
-    items = _enumeration(neighbourhood, index)
+        return None
+    enumeration = _nearest_enumeration(question, neighbourhood, index, config)
+    if enumeration is not None:
+        items = [neighbourhood[i] for i in enumeration.items]
+        lead = [best] if index < enumeration.items[0] else []
+        return GatheredList(lead, items[: config.answer_list_items])
+    items = _parallel_run(neighbourhood, index)
     if len(items) <= 1:
-        items = _parallel_run(neighbourhood, index)
+        items = _clauses_of_sentence(neighbourhood, index, documents_text)
     if len(items) <= 1:
-        return chosen
-    picked = items[: config.answer_list_items]
-    if best.unit.start not in {s.unit.start for s in picked}:
-        picked = [best] + picked[: config.answer_list_items - 1]
-    return picked
+        return None
+    return GatheredList([], items[: config.answer_list_items])
 
 
-def _enumeration(units_: list[ScoredUnit], index: int) -> list[ScoredUnit]:
-    """The numbered items around ``units_[index]``: walk back to item 1 and
-    forward while the next number of the same family turns up."""
-    ordinal = ordinal_of(units_[index].unit.text)
-    intro = units_[index].unit.text.rstrip().endswith((":", "："))
-    if ordinal is None and not intro:
+def enumerations(units_: list[ScoredUnit]) -> list[Enumeration]:
+    """Every run of item markers of one kind counting up from 1 in
+    ``units_`` (reading order); units without a marker may stand between
+    items (an item's own explanation). A marker 1 starts a new run; 最后
+    closes one."""
+    found: list[Enumeration] = []
+    open_: dict[str, Enumeration] = {}
+    for i, s in enumerate(units_):
+        o = ordinal_of(s.unit.text)
+        if o is None:
+            continue
+        current = open_.get(o.kind)
+        if o.number == 1:
+            open_[o.kind] = Enumeration(o.kind, [i])
+            found.append(open_[o.kind])
+        elif current is not None and (o.number == len(current.items) + 1 or o.number == LAST_ITEM):
+            current.items.append(i)
+            if o.number == LAST_ITEM:
+                del open_[o.kind]
+    return [e for e in found if len(e.items) >= 2]
+
+
+def _nearest_enumeration(question: str, units_: list[ScoredUnit], index: int, config: Config) -> Enumeration | None:
+    """The enumeration the unit at ``index`` is an item of, or introduces
+    (the unit just before item 1); else, when the question names how many
+    items it wants ("哪三种"), the enumeration of that many items within
+    ``answer_list_reach`` units that shares most of the question's terms.
+    An enumeration merely nearby is not the answer: the best unit may be
+    the explanation under one of its items ("明确规定…的内容" under 五是)."""
+    found = enumerations(units_)
+    holding = [e for e in found if index in e.items or (index == e.items[0] - 1 and _introduces(units_, e))]
+    if holding:
+        return holding[0]
+    wanted = asked_count(question)
+    if wanted is None:
+        return None
+
+    def distance(e: Enumeration) -> int:
+        first, last = e.items[0], e.items[-1]
+        return 0 if first <= index <= last else (first - index if index < first else index - last)
+
+    counted = [e for e in found if len(e.items) == wanted and distance(e) <= config.answer_list_reach]
+    if not counted:
+        return None
+    asked = terms(question, question=True)
+
+    def relevance(e: Enumeration) -> tuple[float, int]:
+        text = " ".join(units_[i].unit.text for i in e.items)
+        return recall(asked, terms(text)), -distance(e)
+
+    return max(counted, key=relevance)
+
+
+def _introduces(units_: list[ScoredUnit], e: Enumeration) -> bool:
+    """Whether the unit before ``e``'s first item announces the list: it
+    ends in a colon, or the first item opens with its own announcement
+    ("概括起来主要有以下几个方面:一是…"), which the unit before leads up to."""
+    before = units_[e.items[0] - 1].unit.text.rstrip()
+    first = units_[e.items[0]].unit.text
+    return before.endswith((":", "：")) or ordinal_of(first) is not None and match_marker(first.lstrip()) is None
+
+
+def _clauses_of_sentence(units_: list[ScoredUnit], index: int, documents_text: DocumentsText | None
+                         ) -> list[ScoredUnit]:
+    """The clauses of the best unit's sentence that semicolons separate
+    ("…的作风;树立…的作风;树立…"): units that only a semicolon parts."""
+    if documents_text is None:
         return []
-    if ordinal is None:           # an introduction: the list follows it
-        after = [ordinal_of(s.unit.text) for s in units_[index + 1:]]
-        first = next((o for o in after if o is not None and o.number == 1), None)
-        if first is None:
-            return []
-        ordinal = Ordinal(first.kind, 0)
-    items = {ordinal.number: units_[index]}
-    want = ordinal.number - 1
-    for s in reversed(units_[:index]):
-        if want < 1:
-            break
-        o = ordinal_of(s.unit.text)
-        if o is not None and o.kind == ordinal.kind and o.number == want:
-            items[want] = s
-            want -= 1
-    want = ordinal.number + 1
-    for s in units_[index + 1:]:
-        o = ordinal_of(s.unit.text)
-        if o is not None and o.kind == ordinal.kind:
-            if o.number != want:
-                break             # another list of the same family begins
-            items[want] = s
-            want += 1
-    return [items[k] for k in sorted(items)]
+    text = documents_text(units_[index].hit.chunk.doc)
+
+    def joined(a: ScoredUnit, b: ScoredUnit) -> bool:
+        return a.unit.end <= b.unit.start and text[a.unit.end:b.unit.start].strip(" \u3000") in (";", "；")
+
+    lo = index
+    while lo > 0 and joined(units_[lo - 1], units_[lo]):
+        lo -= 1
+    hi = index
+    while hi + 1 < len(units_) and joined(units_[hi], units_[hi + 1]):
+        hi += 1
+    return units_[lo:hi + 1] if hi - lo >= 2 else []
 
 
 def _parallel_run(units_: list[ScoredUnit], index: int) -> list[ScoredUnit]:

@@ -128,10 +128,16 @@ def test_abstention_threshold_keeps_a_margin_on_both_sides(retriever, documents_
         return evidence_score(question, retriever.search(question), retriever.embedder, config,
                               documents_text=documents_text, vectors=VECTORS, store=retriever.store)
 
+    def lacks_the_form_asked_for(question):
+        return assess(question, retriever.search(question), retriever.embedder, config, documents_text=documents_text,
+                      vectors=VECTORS, store=retriever.store).missing is not None
+
     answerable = {q["id"]: score(q["q"]) for q in ANSWERABLE if q["type"] != "crosslingual"}
     unanswerable = {q: score(q) for q in [s["q"] for s in UNANSWERABLE] + MORE_UNANSWERABLE}
     assert min(answerable.values()) >= config.abstain_threshold + MARGIN, answerable
-    assert max(unanswerable.values()) <= config.abstain_threshold - MARGIN, unanswerable
+    # An unanswerable question abstains by a margin, or because it asks for a number the passages lack.
+    above = {q: s for q, s in unanswerable.items() if s > config.abstain_threshold - MARGIN}
+    assert all(lacks_the_form_asked_for(q) for q in above), above
 
 
 # On-topic questions the essay does not answer, asking for a number: their
@@ -204,7 +210,8 @@ def test_fact_questions_get_a_short_answer_span(retriever, documents_text):
              "这篇文章是什么时候发布的？": "2022-11-18"}
     for question, expected in cases.items():
         answer = ask(question, retriever, documents_text)
-        assert answer.short_answer == expected, question
+        assert answer.short_answer.startswith(expected), question
+        assert answer.answer.startswith(answer.short_answer + "["), "the answer opens with its short answer"
         assert any(expected in c.text for c in answer.citations)
 
 
