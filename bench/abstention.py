@@ -18,6 +18,10 @@ and rerank), for
   members does the city have?" is the hard kind); and the same CMRC
   questions asked of the essay, which answers none of them (the easy kind);
 
+and, calibrated apart (``abstain_threshold_crosslingual``), cross-lingual
+pairs: the English ``cmrc2018-trial-en`` questions asked of the trial corpus
+(answerable) and of the essay (unanswerable);
+
 then sweeps the threshold and prints, for each, the rate of *wrong*
 abstentions (answerable, confidence below it) and of *missed* abstentions
 (unanswerable, confidence at or above it), and proposes the threshold with
@@ -51,6 +55,7 @@ from rag.config import PROJECT_ROOT, Config
 log = logging.getLogger(__name__)
 
 ESSAY = "seed-dev"
+CROSSLINGUAL = "cmrc2018-trial-en"
 ON_TOPIC_UNANSWERABLE = PROJECT_ROOT / "bench" / "data" / "essay_unanswerable.jsonl"
 
 
@@ -64,6 +69,7 @@ class Confidence:
     answerable: bool
     confidence: float
     missing: str | None = None   # "number"/"date": asked for, and in none of the sentences the answer would quote
+    crosslingual: bool = False   # the best sentence is in another script than the question (its own threshold)
 
 
 @dataclass(frozen=True)
@@ -96,6 +102,10 @@ class AbstentionReport:
     seconds: float
     checked: list[ThresholdErrors] = field(default_factory=list)   # the sweep with the answer-type check
     configured_checked: ThresholdErrors | None = None
+    # Cross-lingual pairs alone, swept over abstain_threshold_crosslingual (the sweeps above hold it fixed).
+    crosslingual_sweep: list[ThresholdErrors] = field(default_factory=list)
+    crosslingual_proposed: ThresholdErrors | None = None
+    crosslingual_configured: ThresholdErrors | None = None
 
     def to_json(self) -> dict:
         return asdict(self)
@@ -104,28 +114,32 @@ class AbstentionReport:
 # --- threshold logic -------------------------------------------------------------
 
 
-def abstains(c: Confidence, threshold: float, type_check: bool = False) -> bool:
+def abstains(c: Confidence, threshold: float, type_check: bool = False, crosslingual: float | None = None) -> bool:
     """Whether the answer module abstains on ``c``: its confidence is below
-    ``threshold`` or, with ``type_check``, the number or date asked for is
-    missing from what it would quote."""
-    return c.confidence < threshold or (type_check and c.missing is not None)
+    ``threshold`` (``crosslingual``, when given, for a cross-lingual pair)
+    or, with ``type_check``, the number or date asked for is missing from
+    what it would quote."""
+    limit = crosslingual if c.crosslingual and crosslingual is not None else threshold
+    return c.confidence < limit or (type_check and c.missing is not None)
 
 
-def errors_at(confidences: Sequence[Confidence], threshold: float, type_check: bool = False) -> ThresholdErrors:
+def errors_at(confidences: Sequence[Confidence], threshold: float, type_check: bool = False,
+              crosslingual: float | None = None) -> ThresholdErrors:
     """Wrong and missed abstentions if the answer module abstained below
-    ``threshold`` (and, with ``type_check``, when the form asked for is missing)."""
+    ``threshold`` (``crosslingual`` for cross-lingual pairs, when given;
+    and, with ``type_check``, when the form asked for is missing)."""
     answerable = [c for c in confidences if c.answerable]
     unanswerable = [c for c in confidences if not c.answerable]
-    wrong = sum(1 for c in answerable if abstains(c, threshold, type_check))
-    missed = sum(1 for c in unanswerable if not abstains(c, threshold, type_check))
+    wrong = sum(1 for c in answerable if abstains(c, threshold, type_check, crosslingual))
+    missed = sum(1 for c in unanswerable if not abstains(c, threshold, type_check, crosslingual))
     return ThresholdErrors(round(float(threshold), 6), wrong / len(answerable) if answerable else 0.0,
                            missed / len(unanswerable) if unanswerable else 0.0, wrong, missed)
 
 
 def sweep(confidences: Sequence[Confidence], thresholds: Sequence[float],
-          type_check: bool = False) -> list[ThresholdErrors]:
+          type_check: bool = False, crosslingual: float | None = None) -> list[ThresholdErrors]:
     """:func:`errors_at` for every threshold, in the order given."""
-    return [errors_at(confidences, t, type_check) for t in thresholds]
+    return [errors_at(confidences, t, type_check, crosslingual) for t in thresholds]
 
 
 def propose(rows: Sequence[ThresholdErrors]) -> ThresholdErrors:
@@ -180,7 +194,8 @@ def confidences(evalset: EvalSet, questions: Sequence[EvalQuestion], corpus: str
                           vectors=sentence_vectors, store=store, query_vector=vectors[i])
         label = bool(q.doc) if answerable is None else answerable
         missing = evidence.missing.value if evidence.missing is not None else None
-        out.append(Confidence(q.id, q.question, source or corpus, label, float(evidence.score), missing))
+        out.append(Confidence(q.id, q.question, source or corpus, label, float(evidence.score), missing,
+                              evidence.crosslingual))
         if (i + 1) % 50 == 0 or i + 1 == len(questions):
             tick(i + 1, len(questions))
     return out
@@ -207,16 +222,30 @@ def run(config: Config, *, cmrc: str = "cmrc2018-trial", limit: int = 300, low: 
     found += confidences(cmrc_set, cmrc_questions, cmrc, config, embedder, progress)
     found += confidences(essay, cmrc_questions, ESSAY, config, embedder, progress, answerable=False,
                          source=f"{cmrc} asked of {ESSAY}")
+    # Cross-lingual pairs, calibrated apart: English questions of the CMRC
+    # trial corpus, answerable there and asked of the essay, which answers none.
+    english_set, english = load_dataset(CROSSLINGUAL)
+    found += confidences(english_set, english, CROSSLINGUAL, config, embedder, progress)
+    found += confidences(essay, english, ESSAY, config, embedder, progress, answerable=False,
+                         source=f"{CROSSLINGUAL} asked of {ESSAY}")
 
     thresholds = thresholds_between(low, high, step)
-    rows = sweep(found, thresholds)
+    crosslingual = config.abstain_threshold_crosslingual
+    rows = sweep(found, thresholds, crosslingual=crosslingual)
     proposed = propose(rows)
+    pairs = [c for c in found if c.crosslingual]
+    pair_rows = sweep(pairs, thresholds)
     report = AbstentionReport(answerable=sum(c.answerable for c in found),
                               unanswerable=sum(not c.answerable for c in found), sweep=rows,
-                              proposed=proposed, configured=errors_at(found, config.abstain_threshold),
+                              proposed=proposed, configured=errors_at(found, config.abstain_threshold,
+                                                                      crosslingual=crosslingual),
                               sources={}, errors_by_source={}, seconds=time.perf_counter() - started,
-                              checked=sweep(found, thresholds, type_check=True),
-                              configured_checked=errors_at(found, config.abstain_threshold, type_check=True))
+                              checked=sweep(found, thresholds, type_check=True, crosslingual=crosslingual),
+                              configured_checked=errors_at(found, config.abstain_threshold, type_check=True,
+                                                           crosslingual=crosslingual),
+                              crosslingual_sweep=pair_rows,
+                              crosslingual_proposed=propose(pair_rows) if pairs else None,
+                              crosslingual_configured=errors_at(pairs, crosslingual) if pairs else None)
     for c in found:
         key = f"{c.corpus}: {'answerable' if c.answerable else 'unanswerable'}"
         report.sources[key] = report.sources.get(key, 0) + 1
@@ -224,7 +253,7 @@ def run(config: Config, *, cmrc: str = "cmrc2018-trial", limit: int = 300, low: 
         for name, threshold, type_check in (("proposed", proposed.threshold, False),
                                             ("configured", config.abstain_threshold, False),
                                             ("checked", config.abstain_threshold, True)):
-            errors[name] += abstains(c, threshold, type_check) == c.answerable
+            errors[name] += abstains(c, threshold, type_check, crosslingual) == c.answerable
     return report, found
 
 
@@ -265,6 +294,17 @@ def format_report(report: AbstentionReport, every: float = 0.05) -> str:
         lines.append(f"| {key} | {n} | {errors.get('proposed', 0)} | {errors.get('configured', 0)}{with_check} |")
     lines += ["", f"proposed abstain_threshold = {report.proposed.threshold:.2f} "
               f"(configured {report.configured.threshold:.2f}); {report.seconds:.0f} s"]
+    if report.crosslingual_proposed is not None:
+        pairs = report.crosslingual_sweep
+        shown = [r for r in pairs if abs(r.threshold / every - round(r.threshold / every)) < 1e-6]
+        shown = sorted({r.threshold: r for r in shown + [report.crosslingual_proposed,
+                                                          report.crosslingual_configured]}.values(),
+                       key=lambda r: r.threshold)
+        lines += ["", "Cross-lingual pairs alone (the best sentence in another script than the question):", "",
+                  "| crosslingual threshold | wrong abstentions | missed abstentions | sum |", "|---:|---:|---:|---:|"]
+        lines += [f"| {r.threshold:.2f} | {cells(r)} |" for r in shown]
+        lines += ["", f"proposed abstain_threshold_crosslingual = {report.crosslingual_proposed.threshold:.2f} "
+                  f"(configured {report.crosslingual_configured.threshold:.2f})"]
     return "\n".join(lines)
 
 
@@ -279,7 +319,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", action="store_true", help="print the report (and every confidence) as JSON")
     parser.add_argument("--quiet", action="store_true", help="no progress on stderr")
     Config.add_arguments(parser, names=["embedder", "chunk_size", "chunk_overlap", "top_k", "fusion", "rerank",
-                                        "abstain_threshold", "answer_lexical_weight"])
+                                        "abstain_threshold", "abstain_threshold_crosslingual",
+                                        "answer_lexical_weight"])
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s")
     config = Config.from_args(args)

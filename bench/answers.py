@@ -53,6 +53,7 @@ import numpy as np
 
 from bench.datasets import EvalQuestion, cmrc_em, cmrc_f1, evidence_match
 from bench.retrieval import CACHE_FILE, DATASETS, Progress, load_dataset, open_index
+from lang.questions import FACT_KINDS, asks
 from rag.answer.verify import citation_coverage, citation_precision
 from rag.models.cpu import read_cpu_info
 from rag.models.generate import GenerationStats
@@ -91,6 +92,8 @@ class QuestionResult:
     confidence: float
     answer: str
     llm: GenerationStats | None = None   # a local model's token counts and timings (rag.models.generate)
+    passage_retrieved: bool = False   # a hit is from the question's document (CMRC) / shows its evidence (seed)
+    kind: str = ""                    # what the question asks for (lang.questions.asks)
 
 
 @dataclass(frozen=True)
@@ -127,6 +130,12 @@ class AnswerSummary:
     citation_coverage: float
     wrong_abstentions: int            # answerable, yet abstained
     missed_abstentions: int           # unanswerable, yet answered
+    retrieved: int                    # answerable questions whose passage is among the hits
+    hit_when_retrieved: float         # sentence hit over those
+    wrong_abstentions_when_retrieved: int
+    fact_questions: int               # answerable questions a short span can answer (lang.questions.is_fact_question)
+    fact_em: float | None             # short EM / F1 over those
+    fact_f1: float | None
     first_update: Latency
     full_answer: Latency
     # A local model's speed, pooled over the questions: prompt tokens per question (p50),
@@ -172,6 +181,16 @@ def sentence_hit(question: EvalQuestion, answer: Answer, dataset: str) -> bool:
     return any(evidence_match(c.text, wanted) for c in answer.citations)
 
 
+def passage_retrieved(question: EvalQuestion, answer: Answer, dataset: str) -> bool:
+    """Whether a retrieved passage is the question's own (CMRC: a hit from
+    its paragraph; seed: a hit showing its evidence)."""
+    if not question.doc:
+        return False
+    if dataset.startswith("cmrc2018"):
+        return any(h.chunk.doc == question.doc for h in answer.hits)
+    return any(evidence_match(h.chunk.text, list(question.evidence)) for h in answer.hits)
+
+
 def score_answer(question: EvalQuestion, answer: Answer, dataset: str, first_update_s: float,
                  full_answer_s: float) -> QuestionResult:
     """One question's row."""
@@ -192,7 +211,8 @@ def score_answer(question: EvalQuestion, answer: Answer, dataset: str, first_upd
         abstained=answer.abstained, sentence_hit=sentence_hit(question, answer, dataset), short_answer=short,
         first_sentence=first, em=em, f1=f1, em_fallback=em_fallback, f1_fallback=f1_fallback,
         citation_precision=precision, citation_coverage=coverage, first_update_s=first_update_s,
-        full_answer_s=full_answer_s, confidence=float(answer.confidence), answer=answer.answer)
+        full_answer_s=full_answer_s, confidence=float(answer.confidence), answer=answer.answer,
+        passage_retrieved=passage_retrieved(question, answer, dataset), kind=asks(question.question).value)
 
 
 def summarise(results: Sequence[QuestionResult], statements: Sequence[Statement]) -> AnswerSummary:
@@ -201,6 +221,8 @@ def summarise(results: Sequence[QuestionResult], statements: Sequence[Statement]
     answerable = [r for r in results if r.answerable]
     unanswerable = [r for r in results if not r.answerable]
     n = len(answerable)
+    retrieved = [r for r in answerable if r.passage_retrieved]
+    facts = [r for r in answerable if r.kind in {k.value for k in FACT_KINDS}]
 
     def mean(values: list[float | None]) -> float | None:
         present = [v for v in values if v is not None]
@@ -215,6 +237,10 @@ def summarise(results: Sequence[QuestionResult], statements: Sequence[Statement]
         citation_precision=citation_precision(statements), citation_coverage=citation_coverage(statements),
         wrong_abstentions=sum(r.abstained for r in answerable),
         missed_abstentions=sum(not r.abstained for r in unanswerable),
+        retrieved=len(retrieved),
+        hit_when_retrieved=sum(r.sentence_hit for r in retrieved) / len(retrieved) if retrieved else 0.0,
+        wrong_abstentions_when_retrieved=sum(r.abstained for r in retrieved),
+        fact_questions=len(facts), fact_em=mean([r.em for r in facts]), fact_f1=mean([r.f1 for r in facts]),
         first_update=Latency.of([r.first_update_s for r in results]),
         full_answer=Latency.of([r.full_answer_s for r in results]),
         **llm_speed([r.llm for r in results if r.llm is not None]))
@@ -350,7 +376,11 @@ def format_report(report: AnswerReport) -> str:
            f"| {pair(s.em, s.f1)} | {pair(s.em_fallback, s.f1_fallback)} | {s.citation_precision:.3f} "
            f"| {s.citation_coverage:.3f} | {s.wrong_abstentions} / {s.answerable} | {missed} "
            f"| {s.first_update.p50:.2f} / {s.first_update.p95:.2f} | {s.full_answer.p50:.2f} / {s.full_answer.p95:.2f} |")
-    notes = [f"index: {report.index} ({report.documents} documents, {report.chunks} chunks)"
+    notes = [f"passage retrieved for {s.retrieved} of {s.answerable} answerable questions: sentence hit "
+             f"{s.hit_when_retrieved:.3f} of those, {s.wrong_abstentions_when_retrieved} wrong abstentions among them",
+             f"fact questions (a short span answers them): {s.fact_questions}, "
+             f"short EM / F1 {pair(s.fact_em, s.fact_f1)}",
+             f"index: {report.index} ({report.documents} documents, {report.chunks} chunks)"
              + (f"; first {report.limit} questions" if report.limit else ""),
              "settings: " + ", ".join(f"{k}={v}" for k, v in report.settings.items()),
              f"{report.seconds:.0f} s in all, {s.full_answer.mean:.2f} s per answer on average"
