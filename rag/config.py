@@ -146,7 +146,7 @@ class Config:
     port: int = 7860
     auth: str = ""                # "user:password", required off loopback
     llm_context_tokens: int = 4096  # llama.cpp context (prompt + reply) of a local GGUF
-    llm_threads: int = 0          # llama.cpp threads; 0: the cores this process may use
+    llm_threads: int = 0          # llama.cpp threads; 0: the usable cores less one (rag.models.generate)
     # A local model's prompt carries the top evidence sentences, not whole passages: on a
     # 2-core CPU every prompt token delays the first reply token (rag.answer.prompt.excerpt_sources)
     llm_excerpts: int = 4         # most evidence sentences in a local model's prompt; 0: whole passages

@@ -120,7 +120,11 @@ class LlamaCppGenerator:
 
             from rag.models.cpu import read_cpu_info
 
-            threads = threads or read_cpu_info().usable_cores
+            # llama.cpp's threads spin-wait for one another at every matrix product, so one
+            # thread kept off its core by anything else (the app's own query embedding, other
+            # users of a shared machine) stalls them all: one core is left to the rest. On 2
+            # shared Zen 3 cores (load 4-9) 1 thread wrote 5.4 tokens/s and 2 threads 2.0.
+            threads = threads or max(1, read_cpu_info().usable_cores - 1)
             self.model = Llama(model_path=str(path), n_ctx=context_tokens, n_threads=threads,
                                n_threads_batch=threads, verbose=False)
         except Exception as exc:   # many kinds (not a GGUF, unknown architecture, out of memory)
@@ -224,7 +228,8 @@ class TransformersGenerator:
             self.tokenizer = AutoTokenizer.from_pretrained(str(path), **extra)
             self.model = AutoModelForCausalLM.from_pretrained(str(path), **extra)   # CPU: the default device
         except Exception as exc:   # many kinds (missing files, bad config, no gguf package)
-            raise GenerationError(f"cannot load the LLM from {path}{'/' + gguf_file if gguf_file else ''}: {exc}") from exc
+            where = f"{path}/{gguf_file}" if gguf_file else str(path)
+            raise GenerationError(f"cannot load the LLM from {where}: {exc}") from exc
         self.model.eval()
         if not getattr(self.tokenizer, "chat_template", None):
             raise GenerationError(f"the tokenizer in {path} has no chat template: use an instruction-tuned model")

