@@ -355,7 +355,7 @@ def compare_bm25(base: IndexStore, questions, config: Config, work_dir: Path | N
     Milvus could serve the Chinese lexical search too."""
     from pymilvus import DataType, Function, FunctionType
 
-    from rag.index.milvus import client
+    from rag.index.milvus import client, release
 
     relevant = [{row for row, chunk in enumerate(base.chunks) if is_relevant(q, chunk, "cmrc2018")}
                 for q in questions]
@@ -385,6 +385,7 @@ def compare_bm25(base: IndexStore, questions, config: Config, work_dir: Path | N
         return {"project_bm25_r_at_1": round(ours / len(questions), 4),
                 "milvus_bm25_jieba_r_at_1": round(theirs / len(questions), 4), "questions": len(questions)}
     finally:
+        release(f"milvus-lite:{folder}")
         shutil.rmtree(folder, ignore_errors=True)
 
 
@@ -418,10 +419,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--work-dir", type=Path, default=None, help="where the indexes are written (temporary)")
     parser.add_argument("--compare-bm25", action="store_true",
                         help="only compare the project's BM25 with Milvus's (jieba analyzer) on the base corpus")
-    parser.add_argument("--json", action="store_true")
+    parser.add_argument("--json", action="store_true", help="the report as JSON on stdout")
+    parser.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
     Config.add_arguments(parser, names=["dense_index", "dense_flat_max", "dense_min_recall"])
     args = parser.parse_args(argv)
-    progress = Progress(quiet=args.json)
+    progress = Progress(quiet=args.quiet)   # on stderr, each finished row too: a long run shows what it has
     config = Config.from_args(args)
     base, questions, query_vectors, pool, embedder = open_corpora(args.base, args.pool, config, args.questions,
                                                                   progress)

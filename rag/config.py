@@ -95,8 +95,8 @@ class Config:
     # index_dir; "milvus://HOST:PORT" a Milvus Standalone/Distributed; "milvus-lite:PATH" embedded.
     store: str = ""
     dense_index: DenseKind = DenseKind.AUTO
-    dense_flat_max: int = 200_000      # auto: exact search up to this many chunks, approximate past it
-    dense_min_recall: float = 0.98     # approximate index: least recall@10 against exact, tuned at build
+    dense_flat_max: int = 50_000       # auto: exact search up to this many chunks, IVF past it (bench.scale)
+    dense_min_recall: float = 0.99     # approximate: least recall@10 vs exact, on sentence vectors at build
     dense_calibration_queries: int = 500  # queries that recall is measured on at build time
     dense_hnsw_m: int = 32
     dense_hnsw_ef_construction: int = 80

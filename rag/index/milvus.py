@@ -89,6 +89,15 @@ def client(store: str):
         return _clients[uri]
 
 
+def release(store: str) -> None:
+    """Close this process's client of ``store`` (an embedded Milvus Lite
+    then lets go of its folder)."""
+    with _clients_lock:
+        milvus = _clients.pop(client_uri(store), None)
+    if milvus is not None:
+        milvus.close()
+
+
 class MilvusDense:
     """A Milvus collection searched under FAISS's contract (:class:`rag.index.vectors.DenseSearch`)."""
 

@@ -69,3 +69,14 @@ def test_a_capped_run_reports_each_size_and_store_and_finds_the_questions_paragr
         assert abs(milvus[2000].r_at_1 - small.r_at_1) <= 0.05
     assert "| 6,000 | faiss | ivf" in format_report(report)
     assert not list(tmp_path.iterdir()) or all(not p.name.startswith("scale-") for p in tmp_path.iterdir())
+
+
+@pytest.mark.skipif(not HAVE_MILVUS, reason="pymilvus and milvus-lite are optional extras: `make scale` installs them")
+def test_the_bm25_comparison_asks_every_question_of_both_and_leaves_no_milvus_folder(corpora, tmp_path):
+    from bench.scale import compare_bm25
+
+    base, questions, _, _, _, config = corpora
+    result = compare_bm25(base, questions, config, tmp_path)
+    assert result["questions"] == len(questions)
+    assert result["project_bm25_r_at_1"] >= 0.8 and 0.0 <= result["milvus_bm25_jieba_r_at_1"] <= 1.0
+    assert not list(tmp_path.iterdir())
