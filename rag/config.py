@@ -119,13 +119,13 @@ class Config:
     rerank_fused_weight: float = 0.1     # rerank: weight of the fused score (over the window's best)
 
     # Answering
-    answer_sentences: int = 3     # most sentences in an extractive answer
+    answer_sentences: int = 5     # most sentences in an extractive answer
     answer_sentences_crosslingual: int = 8  # sentences quoted for a question in another language than the passages
     answer_list_items: int = 6    # most items a list answer gathers
     answer_list_reach: int = 6    # units between the best unit and a list the question counts (rag.answer.lists)
     answer_lexical_weight: float = 0.5  # share of question-term overlap in a sentence's evidence (rag.answer.compose)
     answer_rank_weight: float = 0.02    # bonus of a sentence from hit rank r: weight / r
-    answer_score_margin: float = 0.05   # further sentences must score within this of the best
+    answer_score_margin: float = 1.0    # further sentences must score within this of the best (1.0: no cut)
     answer_crosslingual_bonus: float = 0.24  # evidence credit for a sentence in another script than the question
     answer_crosslingual_lexical_weight: float = 0.5  # rank bonus x share of the question's translated words held
     answer_span_units: int = 3    # best units a short answer's candidate spans come from (rag.answer.spans)
