@@ -42,6 +42,7 @@ import numpy as np
 
 from lang.questions import Target, answer_target, find_interrogative, to_simplified
 from lang.scripts import fold, is_chinese
+from lang.segment import pos_tagger
 from lang.terms import terms
 
 WEIGHTS_FILE = Path(__file__).with_name("span_weights.json")
@@ -132,11 +133,9 @@ class UnitContext:
 
 @functools.lru_cache(maxsize=4096)
 def _words_cached(text: str) -> tuple[Word, ...]:
-    import jieba.posseg
-
     out: list[Word] = []
     pos = 0
-    for piece in jieba.posseg.lcut(text):
+    for piece in pos_tagger().lcut(text):
         word, tag = piece.word, piece.flag
         if out and _joins_number(out, word, text, pos):
             # "6,476", "2022-11-18": one number, though jieba cuts it at the mark.

@@ -27,7 +27,6 @@ import json
 import logging
 import os
 import re
-import threading
 import unicodedata
 import warnings
 from dataclasses import dataclass
@@ -37,6 +36,7 @@ from typing import TYPE_CHECKING, Iterable, Sequence
 import numpy as np
 
 from lang.scripts import IDEOGRAPHS
+from lang.segment import segmenter
 from lang.stopwords import STOPWORDS
 from rag.config import Tokenizer
 
@@ -77,31 +77,6 @@ class LexicalMatch:
 
 # --- tokenizer -----------------------------------------------------------
 
-_jieba_lock = threading.Lock()
-_jieba_tokenizer = None
-
-
-def _jieba():
-    """jieba's tokenizer, loaded once per process and quietly.
-
-    A private ``jieba.Tokenizer`` rather than the module-level one, so words
-    that other code adds to jieba's global dictionary cannot change our terms.
-    """
-    global _jieba_tokenizer
-    if _jieba_tokenizer is None:
-        with _jieba_lock:
-            if _jieba_tokenizer is None:
-                import jieba
-
-                # jieba announces its dictionary load ("Building prefix dict...")
-                # through its logger; only real problems should be heard.
-                jieba.setLogLevel(logging.WARNING)
-                tokenizer = jieba.Tokenizer()
-                tokenizer.initialize()
-                _jieba_tokenizer = tokenizer
-    return _jieba_tokenizer
-
-
 @functools.lru_cache(maxsize=1 << 16)
 def _jieba_run(run: str) -> tuple[str, ...]:
     # Runs are clauses between punctuation; overlapping chunks and repeated
@@ -109,7 +84,7 @@ def _jieba_run(run: str) -> tuple[str, ...]:
     # HMM off: its guesses at unknown words depend on the surrounding clause,
     # so a name could be cut one way in the passage and another in the
     # question; dictionary words plus search-mode sub-words match consistently.
-    return tuple(_jieba().lcut_for_search(run, HMM=False))
+    return tuple(segmenter().lcut_for_search(run, HMM=False))
 
 
 def _bigram_run(run: str) -> tuple[str, ...]:
@@ -143,7 +118,7 @@ def tokenize_many(texts: Iterable[str], mode: Tokenizer | str) -> list[list[str]
     served from cache, so ~10k passages take seconds.
     """
     if _mode(mode) is Tokenizer.JIEBA:
-        _jieba()
+        segmenter()
     return [tokenize(text, mode) for text in texts]
 
 
