@@ -61,6 +61,12 @@ STRINGS: dict[str, dict[str, str]] = {
     "note_invalid_characters": {"zh": "问题中无法识别的字符（无效的 UTF-8 或孤立代理项）已替换为 \ufffd",
                                 "en": "characters that are not valid text (invalid UTF-8, lone surrogates) "
                                       "were replaced by \ufffd"},
+    "note_question_cleaned": {"zh": "已从问题中去除标记（HTML 等）或控制字符",
+                              "en": "markup or control characters were removed from the question"},
+    "note_no_content": {"zh": "问题中没有可以检索的实词", "en": "the question has no content words left to search for"},
+    "note_sources_in_chinese": {"zh": "资料为中文，引文保留原文",
+                                "en": "The sources are in Chinese: the quotations below are in their original "
+                                      "language."},
     "unsupported": {"zh": "未被引用段落支持", "en": "not supported by the cited passages"},
     "unsupported_summary": {"zh": "有 {n} 处陈述未被引用的段落支持（已标出）。",
                             "en": "{n} statement(s) are not supported by the passages they cite (marked)."},

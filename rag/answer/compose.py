@@ -33,7 +33,7 @@ from rag.answer.verify import verify_statements
 from rag.config import Config
 from rag.index.store import IndexStore
 from rag.models.embedder import Embedder
-from rag.records import Answer, Citation, Hit, Statement
+from rag.records import Answer, Citation, Hit, Note, Statement
 
 NO_ANSWER_ZH = "文档中没有找到这个问题的答案。以下是最相关的段落："
 NO_ANSWER_EN = "The documents do not answer this question. The nearest passages are below."
@@ -106,7 +106,7 @@ def compose_answer(question: str, hits: list[Hit], embedder: Embedder, config: C
     statements = verify_statements(statements, {c.n: c.text for c in citations}, embedder, config)
     notes = []
     if not is_chinese(question) and any(is_chinese(c.text) for c in citations):
-        notes.append(SOURCES_IN_CHINESE)
+        notes.append(Note(SOURCES_IN_CHINESE, "sources_in_chinese"))
     return Answer(question=question, answer=answer, abstained=False, citations=citations, hits=list(hits),
                   statements=statements, short_answer=short.text if short_cited is not None else None,
                   confidence=confidence, notes=notes)
