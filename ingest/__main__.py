@@ -26,8 +26,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="do nothing when the index is current (used by `make run`)")
     parser.add_argument("--quiet", action="store_true", help="no progress output")
     Config.add_arguments(parser, names=["corpus_dir", "index_dir", "embedder", "chunk_size", "chunk_overlap",
-                                        "lexical_tokenizer", "embed_batch_size", "embed_checkpoint", "store",
-                                        "dense_index", "dense_flat_max", "dense_min_recall", "ray"])
+                                        "lexical_tokenizer", "embed_batch_size", "embed_checkpoint",
+                                        "embed_checkpoint_seconds", "store", "dense_index", "dense_flat_max",
+                                        "dense_min_recall", "ray"])
     args = parser.parse_args(argv)
     line = ProgressLine(sys.stderr)
     handler = logging.StreamHandler(line)

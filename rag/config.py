@@ -81,9 +81,11 @@ class Config:
     embed_batch_size: int = 32
     embed_runtime: EmbedRuntime = EmbedRuntime.AUTO
     embed_threads: int = 0        # forward passes at once (one core each); 0: the cores this process may use
-    # Texts a build embeds between two saves of its vectors to index/.staging/:
-    # an interrupted build resumes from its last save (seconds of work lost, at most).
+    # A build saves its vectors to index/.staging/ every embed_checkpoint texts
+    # or about every embed_checkpoint_seconds of embedding, whichever comes first:
+    # an interrupted build resumes from its last save, losing at most that much work.
     embed_checkpoint: int = 1024
+    embed_checkpoint_seconds: float = 60.0
 
     # Chunking: characters per chunk (soft: sentences are never cut) and how many
     # trailing sentences of a chunk are repeated at the start of the next.

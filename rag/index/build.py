@@ -242,7 +242,7 @@ def _embed_new(parts: list[_DocumentPart], embedder: TextEmbedder, staging: Stag
         report_progress(BuildProgress(Stage.EMBED, p.done, p.total, rate=p.rate, eta=p.eta))
 
     embedded = embed_stream(passages + sentences, embedder.passage_prefix, encode, embedder.dim, staging, staged,
-                            config.embed_checkpoint, on_progress)
+                            config.embed_checkpoint, on_progress, config.embed_checkpoint_seconds)
     chunk_vectors, sentence_vectors = embedded.vectors[:n_chunks], embedded.vectors[n_chunks:]
     chunk_keys = set(embedded.keys[:n_chunks])
     sentence_keys = set(embedded.keys[n_chunks:]) - chunk_keys
@@ -293,7 +293,7 @@ def _term_table(config: Config, chunks: list[Chunk], embedder: TextEmbedder, pre
 
     if missing:
         embedded = embed_stream([terms[i] for i in missing], embedder.query_prefix, encode, embedder.dim, staging,
-                                staged, config.embed_checkpoint, on_progress)
+                                staged, config.embed_checkpoint, on_progress, config.embed_checkpoint_seconds)
         vectors[missing] = embedded.vectors
     stats.terms_embedded += len(missing)
     stats.terms_reused += len(terms) - len(missing)

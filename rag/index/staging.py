@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import math
 import os
 import shutil
 import time
@@ -26,6 +27,10 @@ log = logging.getLogger(__name__)
 
 KEY_BYTES = 20                 # sha1 digest of prefix + text
 BATCH_GLOB = "batch-*.npz"
+# Texts in a stream's first staged batch, before its pace is known: the
+# longest texts come first, and 1,024 of them (the default checkpoint) took
+# about 7 minutes on 2 shared cores, all lost to an interruption.
+FIRST_BATCH = 64
 
 # ``encode(texts, progress)`` returns (len(texts), dim) unit vectors and may
 # call ``progress(done, total)`` within the batch.
@@ -99,11 +104,16 @@ class Embedded:
 
 def embed_stream(texts: Sequence[str], prefix: str, encode: Encode, dim: int, staging: Staging,
                  known: dict[bytes, np.ndarray], checkpoint: int,
-                 progress: Callable[[StreamProgress], None] | None = None) -> Embedded:
+                 progress: Callable[[StreamProgress], None] | None = None,
+                 checkpoint_seconds: float = float("inf")) -> Embedded:
     """Vectors of ``texts``: taken from ``known`` (the staged vectors) where
-    there, the rest embedded by ``encode`` longest first, ``checkpoint``
-    texts per call, each call's vectors staged as soon as it returns.
-    Repeated texts are embedded once.
+    there, the rest embedded by ``encode`` longest first, each call's vectors
+    staged as soon as it returns. Repeated texts are embedded once.
+
+    A call holds at most ``checkpoint`` texts, and about as many as the
+    previous call's pace embeds in ``checkpoint_seconds`` (the first holds
+    :data:`FIRST_BATCH` when that is fewer), so an interruption loses about
+    that much work whatever the texts' lengths.
 
     ``prefix`` is the prefix the encoder puts before each text (part of the
     staging key, not added here). Memory: the (n, dim) result and one
@@ -135,8 +145,11 @@ def embed_stream(texts: Sequence[str], prefix: str, encode: Encode, dim: int, st
         progress(StreamProgress(done, len(missing), rate, eta))
 
     report(0, 0)
-    for lo in range(0, len(missing), checkpoint):
-        rows = missing[lo:lo + checkpoint]
+    lo = 0
+    paced = math.isfinite(checkpoint_seconds)
+    size = min(checkpoint, FIRST_BATCH) if paced else checkpoint
+    while lo < len(missing):
+        rows = missing[lo:lo + size]
         batch = [texts[i] for i in rows]
         batch_chars = sum(len(t) for t in batch)
 
@@ -144,10 +157,15 @@ def embed_stream(texts: Sequence[str], prefix: str, encode: Encode, dim: int, st
             if done < total:   # the batch's end is reported once it is staged
                 report(lo + done, chars + batch_chars * done // max(total, 1))
 
+        called = time.perf_counter()
         out[rows] = encode(batch, within)
+        took = time.perf_counter() - called
         staging.save([keys[i] for i in rows], out[rows])
         chars_done += batch_chars
-        report(lo + len(rows), chars_done)
+        lo += len(rows)
+        report(lo, chars_done)
+        if paced and took > 0:
+            size = max(1, min(checkpoint, int(len(rows) * checkpoint_seconds / took)))
 
     for i, key in enumerate(keys):   # repeats take their first occurrence's vector
         if first[key] != i:

@@ -58,3 +58,24 @@ def test_a_rerun_takes_staged_vectors_and_embeds_only_the_rest(tmp_path):
 
 def test_the_prefix_is_part_of_the_key(tmp_path):
     assert text_key("query: ", "学习") != text_key("passage: ", "学习")
+
+
+def test_batches_shrink_to_the_seconds_checkpoint_when_texts_embed_slowly(tmp_path, monkeypatch):
+    # A clock the encoder moves: every text takes one second.
+    import rag.index.staging as staging_module
+
+    now = [0.0]
+    monkeypatch.setattr(staging_module.time, "perf_counter", lambda: now[0])
+    calls: list[list[str]] = []
+    plain = encoder(calls)
+
+    def slow(texts, within):
+        now[0] += len(texts)
+        return plain(texts, within)
+
+    texts = [f"{i:03d}" for i in range(100)]
+    embed_stream(texts, "passage: ", slow, DIM, Staging(tmp_path, "s"), {}, checkpoint=1000, checkpoint_seconds=10)
+    sizes = [len(c) for c in calls]
+    # The first batch holds FIRST_BATCH texts (the pace is unknown), then ten seconds' worth each.
+    assert sizes[0] == staging_module.FIRST_BATCH and set(sizes[1:-1]) == {10} and sum(sizes) == 100
+    assert len(list((tmp_path / "s").glob("batch-*.npz"))) == len(calls)
