@@ -142,17 +142,17 @@ class Config:
     llm_model: str = ""           # model name for an OpenAI-compatible endpoint
     llm_max_new_tokens: int = 384
     llm_api_key: str = ""         # bearer token for an OpenAI-compatible endpoint (use RAG_LLM_API_KEY)
-
-    # UI
-    host: str = "127.0.0.1"
-    port: int = 7860
-    auth: str = ""                # "user:password", required off loopback
     llm_context_tokens: int = 4096  # llama.cpp context (prompt + reply) of a local GGUF
     llm_threads: int = 0          # llama.cpp threads; 0: the usable cores less one (rag.models.generate)
     # A local model's prompt carries the top evidence sentences, not whole passages: on a
     # 2-core CPU every prompt token delays the first reply token (rag.answer.prompt.excerpt_sources)
     llm_excerpts: int = 4         # most evidence sentences in a local model's prompt; 0: whole passages
     llm_excerpt_chars: int = 360  # most characters of those sentences together (~190 prompt tokens)
+
+    # UI
+    host: str = "127.0.0.1"
+    port: int = 7860
+    auth: str = ""                # "user:password", required off loopback
     upload_max_mb: int = 50
     # LLM endpoints a browser may choose in Settings: "" = loopback ones, and only while the
     # app listens on loopback; "none"; or the origins allowed ("http://10.0.0.5:8080,https://llm.lan")
@@ -166,6 +166,8 @@ class Config:
     def __post_init__(self) -> None:
         self.corpus_dir = _resolve(self.corpus_dir)
         self.index_dir = _resolve(self.index_dir)
+        if self.store not in ("", "faiss") and not self.store.startswith(("milvus://", "milvus-lite:")):
+            raise ValueError(f"store={self.store!r}: use faiss (the default), milvus://HOST:PORT or milvus-lite:PATH")
         # Modes are checked when the configuration is made, not when first used.
         for f in fields(self):
             kind = _kind(f)
@@ -177,8 +179,6 @@ class Config:
         """Extractive unless an LLM is configured."""
         return AnswerMode.LLM if self.llm else AnswerMode.EXTRACTIVE
 
-        if self.store not in ("", "faiss") and not self.store.startswith(("milvus://", "milvus-lite:")):
-            raise ValueError(f"store={self.store!r}: use faiss (the default), milvus://HOST:PORT or milvus-lite:PATH")
     @property
     def embedder_path(self) -> Path | None:
         """The embedder as a local folder, or None when it is a hub id."""
