@@ -16,7 +16,9 @@ run: setup
 	$(PY) -m ingest --if-stale
 	$(PY) app.py $(ARGS)
 
-test: setup browser
+# The tests of the Milvus store and of Ray embedding run here, so CI installs
+# the scale extras (make scale); make run never needs them.
+test: setup browser scale
 	$(PY) -m pytest tests $(ARGS)
 
 # The suite without the app and browser tests, the benchmark harness runs and
@@ -79,8 +81,11 @@ llm: $(STAMP)
 # the Milvus store (--store), ray for the build's embedding on a cluster (--ray);
 # their tests skip without them. Into the project venv: 16 s from pip's cache, +~420 MB
 # (ray 240, pyarrow 170); alone into a fresh venv with no cache: 48 s, 709 MB.
-scale: $(STAMP)
+SCALE_STAMP := $(VENV)/.scale-installed
+scale: $(SCALE_STAMP)
+$(SCALE_STAMP): requirements-scale.txt $(STAMP)
 	$(PY) -m pip install --quiet -r requirements-scale.txt
+	touch $@
 
 clean:
 	rm -rf $(VENV) models index/CURRENT index/v-* index/.staging
