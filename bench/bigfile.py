@@ -48,6 +48,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from bench.datasets import load_cmrc
+from bench.load import process_stats
 from rag.config import PROJECT_ROOT
 from rag.models.cpu import read_cpu_info
 
@@ -114,16 +115,6 @@ def make_file(path: Path, megabytes: float) -> float:
     return path.stat().st_size / 1_000_000
 
 
-def _rss_mb(pid: int) -> float:
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return 0.0
-
-
 def run_ingest(corpus: Path, index: Path, seconds: float, sample_every: float, options: list[str]) -> RunLog:
     """``python -m ingest [options]`` for ``seconds`` (then SIGINT, as
     Ctrl-C), its progress and memory sampled every ``sample_every`` seconds."""
@@ -157,7 +148,8 @@ def run_ingest(corpus: Path, index: Path, seconds: float, sample_every: float, o
         time.sleep(sample_every)
         match = PROGRESS.search(latest[0])
         done, total = (int(match.group(1).replace(",", "")), int(match.group(2).replace(",", ""))) if match else (0, 0)
-        log.samples.append(Sample(time.perf_counter() - started, done, total, _rss_mb(process.pid), latest[0]))
+        log.samples.append(Sample(time.perf_counter() - started, done, total,
+                                  process_stats(process.pid).get("rss_mb", 0.0), latest[0]))
     if process.poll() is None:
         process.send_signal(signal.SIGINT)
     log.exit_code = process.wait(timeout=120)

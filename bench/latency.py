@@ -160,7 +160,7 @@ def app_users(config: Config, users: int, requests: int, questions: Sequence[str
     server's own CPU time per answer is reported beside the latencies."""
     import httpx
 
-    from bench.load import Checker, ask_ui, start_server
+    from bench.load import Checker, ask_ui, process_stats, start_server
     from rag.index.build import build_index
 
     index = work / "index"
@@ -194,13 +194,13 @@ def app_users(config: Config, users: int, requests: int, questions: Sequence[str
         threads = [threading.Thread(target=user, args=(n,)) for n in range(users)]
         for t in threads:
             t.start()
-        cpu_before = _cpu_seconds(target.pid)
+        cpu_before = process_stats(target.pid)["cpu_seconds"]
         start.wait()
         started = time.perf_counter()
         for t in threads:
             t.join()
         wall = time.perf_counter() - started
-        server_cpu = _cpu_seconds(target.pid) - cpu_before
+        server_cpu = process_stats(target.pid)["cpu_seconds"] - cpu_before
         for client in clients:
             client.close()
         s = timings.summary()
@@ -210,12 +210,6 @@ def app_users(config: Config, users: int, requests: int, questions: Sequence[str
                 "server_cpu_ms_per_answer": 1000 * server_cpu / max(1, users * requests)}
     finally:
         target.stop()
-
-
-def _cpu_seconds(pid: int | None) -> float:
-    """User + system CPU seconds of process ``pid`` so far, all threads."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 # --- the run -----------------------------------------------------------------------

@@ -122,8 +122,10 @@ def start_server(corpus: Path, index: Path, timeout: float = 300) -> Target:
     raise SystemExit(f"the app did not start within {timeout:.0f} s")
 
 
-def process_stats(pid: int | None) -> dict[str, Any]:
-    """RSS (MB), open file descriptors and threads of ``pid`` (Linux /proc)."""
+def process_stats(pid: int | str | None) -> dict[str, Any]:
+    """RSS and peak RSS (MB), CPU seconds (user + system, all threads), open
+    file descriptors and threads of ``pid`` ("self": this process), from
+    Linux's /proc; {} for None or a process that is gone."""
     if pid is None:
         return {}
     out: dict[str, Any] = {}
@@ -131,8 +133,12 @@ def process_stats(pid: int | None) -> dict[str, Any]:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
             if line.startswith("VmRSS:"):
                 out["rss_mb"] = round(int(line.split()[1]) / 1024, 1)
+            elif line.startswith("VmHWM:"):
+                out["peak_rss_mb"] = round(int(line.split()[1]) / 1024, 1)
             elif line.startswith("Threads:"):
                 out["threads"] = int(line.split()[1])
+        times = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        out["cpu_seconds"] = (int(times[11]) + int(times[12])) / os.sysconf("SC_CLK_TCK")
         out["fds"] = len(os.listdir(f"/proc/{pid}/fd"))
     except OSError:
         pass

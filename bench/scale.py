@@ -44,6 +44,7 @@ from typing import Callable
 
 import numpy as np
 
+from bench.load import process_stats
 from bench.retrieval import CACHE_FILE, INDEXES_DIR, Progress, first_hit_rank, is_relevant, load_dataset, open_index
 from rag.config import Config
 from rag.index.lexical import LexicalIndex
@@ -161,16 +162,6 @@ class ScaleReport:
         return asdict(self)
 
 
-def _rss_mb(pid: int | str = "self") -> tuple[float, float]:
-    """(current, peak) resident memory of a process, MB."""
-    fields = {}
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        key, _, value = line.partition(":")
-        if key in ("VmRSS", "VmHWM"):
-            fields[key] = int(value.split()[0]) / 1024
-    return fields.get("VmRSS", 0.0), fields.get("VmHWM", 0.0)
-
-
 def _disk_mb(*paths: Path) -> float:
     total = 0
     for path in paths:
@@ -220,7 +211,8 @@ def measure(store: IndexStore, store_name: str, spec: DenseSpec, build: tuple[fl
         hits_at_1 += first_hit_rank([h.chunk.id for h in hits], relevant[i]) == 1
         if (i + 1) % 500 == 0 or i + 1 == len(questions):
             tick(i + 1, len(questions))
-    rss, peak = _rss_mb()
+    memory = process_stats("self")
+    rss, peak = memory.get("rss_mb", 0.0), memory.get("peak_rss_mb", 0.0)
     return ScaleRow(len(store.chunks), store_name, spec.describe(), round(build[0], 2), round(build[1], 2),
                     round(disk_mb, 1), round(rss + extra_rss(), 1), round(peak + extra_rss(), 1),
                     round(first_query, 2), _latency(spent["dense"]), _latency(spent["lexical"]), _latency(full),
@@ -259,7 +251,7 @@ class MilvusLiteServer:
         return f"milvus://127.0.0.1:{self.port}"
 
     def rss_mb(self) -> float:
-        return _rss_mb(self.process.pid)[0]
+        return process_stats(self.process.pid).get("rss_mb", 0.0)
 
     def stop(self) -> None:
         self.process.terminate()
