@@ -36,8 +36,9 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, handlers=[handler])
 
     progress = None if args.quiet else line.show
+    config = Config.from_args(args)
     try:
-        engine = Engine(Config.from_args(args))
+        engine = Engine(config)
         if args.if_stale and not args.rebuild:
             report = engine.ensure_index(progress=progress)
             if report is None:
@@ -52,9 +53,8 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         # Every finished batch is already staged; say so instead of a traceback.
         line.end()
-        staged = Config.from_args(args).index_dir / STAGING
         print(f"interrupted: the index that was serving is unchanged, and the vectors embedded so far are kept "
-              f"in {staged}/; run the same command again to resume", file=sys.stderr)
+              f"in {config.index_dir / STAGING}/; run the same command again to resume", file=sys.stderr)
         return 130
     line.end()
     print(report.summary())
