@@ -343,7 +343,8 @@ class Engine:
         if cleaned.changed:
             removed = [what for what, done in (("markup", cleaned.removed_markup),
                                                ("control characters", cleaned.removed_controls)) if done]
-            notes.append(Note(f"{' and '.join(removed)} were removed from the question", "question_cleaned",
+            verb = "were" if cleaned.removed_controls else "was"      # "control characters" is plural
+            notes.append(Note(f"{' and '.join(removed)} {verb} removed from the question", "question_cleaned",
                               removed=removed))
         return cleaned.text, notes
 

@@ -35,8 +35,10 @@ from rag.index.store import IndexStore
 from rag.models.embedder import Embedder
 from rag.records import Answer, Citation, Hit, Note, Statement
 
-NO_ANSWER_ZH = "文档中没有找到这个问题的答案。以下是最相关的段落："
-NO_ANSWER_EN = "The documents do not answer this question. The nearest passages are below."
+NOTHING_FOUND_ZH = "文档中没有找到这个问题的答案。"
+NOTHING_FOUND_EN = "The documents do not answer this question."
+NO_ANSWER_ZH = NOTHING_FOUND_ZH + "以下是最相关的段落："
+NO_ANSWER_EN = NOTHING_FOUND_EN + " The nearest passages are below."
 # Why an answer abstained although the passages are on topic: the question
 # asks for a number or a date that none of the quoted sentences holds.
 MISSING_ZH = {ExpectedAnswer.NUMBER: "文档提到了这个话题，但没有给出所问的数字。",
@@ -174,12 +176,17 @@ def abstain_threshold(question: str, scored: list[ScoredUnit], config: Config) -
 def abstention(question: str, hits: list[Hit], confidence: float = 0.0,
                missing: ExpectedAnswer | None = None) -> Answer:
     """The answer that says the documents do not answer ``question``; the
-    hits stay attached so the user can read the nearest passages. With
+    hits stay attached so the user can read the nearest passages (the text
+    says they follow only when there are some). With
     ``missing`` (the passages are on topic but hold no number or date), a
     note says so."""
     chinese = is_chinese(question)
     notes = [(MISSING_ZH if chinese else MISSING_EN)[missing]] if missing is not None else []
-    return Answer(question=question, answer=NO_ANSWER_ZH if chinese else NO_ANSWER_EN, abstained=True,
+    if hits:
+        text = NO_ANSWER_ZH if chinese else NO_ANSWER_EN
+    else:   # nothing was searched or found: no passages follow
+        text = NOTHING_FOUND_ZH if chinese else NOTHING_FOUND_EN
+    return Answer(question=question, answer=text, abstained=True,
                   citations=[], hits=list(hits), notes=notes, confidence=confidence)
 
 

@@ -201,3 +201,5 @@ def test_a_question_with_no_content_words_left_abstains_without_searching(essay_
     answer = essay_engine.ask(question)
     assert answer.abstained and not answer.hits and not answer.citations
     assert "no_content" in [getattr(n, "key", "") for n in answer.notes]
+    # Nothing was searched, so the answer does not promise passages below it.
+    assert answer.answer in ("文档中没有找到这个问题的答案。", "The documents do not answer this question.")
