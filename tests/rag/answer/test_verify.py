@@ -113,6 +113,31 @@ def test_uncited_claim_is_unsupported_but_connective_text_is_not_flagged(passage
     assert not is_trivial("组织部门要创新。")
 
 
+RIVER = ["黄河全长约5,464公里，流域面积七十五万平方公里。该站于1998年建成，共有12座水闸。"]
+
+
+def test_a_reply_that_is_only_a_number_or_a_short_span_is_supported_when_verbatim(embedder, config):
+    # An LLM answering with the fact alone: too few terms for recall ("1998" shares no
+    # bigram with "于1998年"), yet every character of it stands in the cited sentence.
+    for reply in ("1998[1]", "5464公里[1]", "5,464[1]。", "1998年[1]", "12座[1]", "黄河[1]"):
+        [statement] = verify(reply, RIVER, embedder, config)
+        assert statement.supported is True and statement.support >= config.support_threshold, reply
+
+
+def test_a_short_reply_is_compared_by_numeric_value(embedder, config):
+    for reply in ("75万平方公里[1]", "五千四百六十四公里[1]", "二〇〇八年[1]"):
+        passages = RIVER + ["该馆于2008年开放。"]
+        [statement] = verify(reply.replace("[1]", "[1][2]"), passages, embedder, config)
+        assert statement.supported is True, reply
+
+
+def test_a_short_reply_not_in_its_cited_sentence_or_cutting_a_number_is_unsupported(embedder, config):
+    # "2" stands inside "12", "464" inside "5,464": neither is what the sentence says.
+    for reply in ("2[1]", "464[1]", "1999[1]", "长江[1]", "13座[1]", "3[1]"):
+        [statement] = verify(reply, RIVER, embedder, config)
+        assert statement.supported is False, reply
+
+
 def test_citations_hits_and_plain_texts_are_all_accepted_as_passages(chunks, passages, embedder, config):
     text = "党的代表大会提出了全面建设小康社会的宏伟目标[1]。"
     chunk = next(c for c in chunks if "小康社会" in c.text)
