@@ -25,6 +25,7 @@ import argparse
 import logging
 import os
 import sys
+import threading
 from pathlib import Path
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
@@ -272,9 +273,22 @@ def main(argv: list[str] | None = None) -> int:
         log.info("serving %d documents, %d chunks from %s", status.documents, status.chunks, config.index_dir)
     else:
         log.warning("no usable index yet: %s", status.message)
+    if config.llm:
+        # A local LLM loads, and evaluates its fixed rules, while the server starts rather than
+        # during the first question (24-30 s on 2 shared cores); a question asked meanwhile waits.
+        threading.Thread(target=_load_llm, args=(engine,), name="llm-load", daemon=True).start()
     from api.server import serve
 
     return serve(build_server(engine), config)
+
+
+def _load_llm(engine) -> None:
+    from rag.models.generate import GenerationError
+
+    try:
+        engine.generator()
+    except GenerationError as exc:   # the first question reports it to the user as well
+        log.error("%s", exc)
 
 
 def build_server(engine):

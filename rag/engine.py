@@ -36,18 +36,23 @@ from rag.answer.compose import abstention, compose_answer
 from rag.answer.evidence import SentenceVectors
 from rag.answer.followup import rewrite_followup
 from rag.answer.generated import answer_from_generated
-from rag.answer.prompt import build_prompt, excerpt_sources, passage_sources
+from rag.answer.prompt import build_prompt, excerpt_sources, fixed_prefix, passage_sources
 from rag.config import Config
 from rag.index.build import BuildError, build_index  # noqa: F401  (BuildError: what rebuild raises; shells catch it from here)
 from rag.index.changes import FileHashes, corpus_changes
 from rag.index.progress import BuildReport, ProgressFn
 from rag.index.store import IndexMismatch, IndexProblem, IndexStore, read_manifest
 from rag.models.embedder import Embedder
-from rag.models.generate import make_generator
+from rag.models.generate import Generator, make_generator
 from rag.records import Answer, Hit, Note, Turn
 from rag.retrieve.retriever import Retriever
 
 log = logging.getLogger(__name__)
+
+
+# One priming at a time: a question arriving while the model loads waits for it
+# rather than evaluating the same rules a second time.
+_PRIME_LOCK = threading.Lock()
 
 
 class QuestionError(ValueError):
@@ -395,9 +400,25 @@ class Engine:
             return question
         return rewrite_followup(question, list(history))
 
+    def generator(self) -> Generator | None:
+        """The LLM that ``config.llm`` names (None: extractive answers),
+        loaded once per process (:func:`rag.models.generate.make_generator`).
+        A llama.cpp model evaluates the fixed head of every prompt (the
+        rules: :func:`rag.answer.prompt.fixed_prefix`) as it loads, so the
+        first question costs what any later one does; app.py calls this at
+        start-up."""
+        generator = make_generator(self.config)
+        prime = getattr(generator, "prime", None)
+        if prime is not None:
+            with _PRIME_LOCK:
+                if generator.prime_seconds is None:
+                    excerpts = generator.compact_prompt and self.config.llm_excerpts > 0
+                    log.info("LLM: rules evaluated in %.1f s", prime(fixed_prefix(excerpts)))
+        return generator
+
     def _ask_llm(self, question: str, standalone: str, hits: list[Hit], history: Sequence[Turn],
                  notes: list[str], query_vector: np.ndarray) -> Iterator[AnswerUpdate]:
-        generator = make_generator(self.config)
+        generator = self.generator()
         retriever = self.retriever()
         # A model on this CPU reads the top evidence sentences, a server whole passages (rag.answer.prompt).
         if generator.compact_prompt and self.config.llm_excerpts > 0:

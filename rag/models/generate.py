@@ -113,6 +113,7 @@ class LlamaCppGenerator:
         self.path = path
         self.max_new_tokens = max_new_tokens
         self.last_stats: GenerationStats | None = None
+        self.prime_seconds: float | None = None   # set by prime()
         self._lock = threading.Lock()   # one generation at a time: the model and its cache are shared
         try:
             from jinja2.sandbox import ImmutableSandboxedEnvironment
@@ -135,6 +136,21 @@ class LlamaCppGenerator:
         environment = ImmutableSandboxedEnvironment(trim_blocks=True, lstrip_blocks=True)
         environment.globals["raise_exception"] = _raise_template_error
         self._template = environment.from_string(template)
+
+    def prime(self, messages: list[ChatMessage]) -> float:
+        """Evaluate the prompt of ``messages`` (the fixed head every prompt
+        shares: :func:`rag.answer.prompt.fixed_prefix`) into the model's
+        cache now, at load, so that the first question reuses it like every
+        later one (llama.cpp keeps the longest common prefix of the cached
+        and the new prompt; the few template tokens after it are recomputed);
+        returns the seconds it took."""
+        prompt = self.encode(messages)
+        started = time.perf_counter()
+        with self._lock:
+            self.model.reset()
+            self.model.eval(prompt)
+        self.prime_seconds = time.perf_counter() - started
+        return self.prime_seconds
 
     def encode(self, messages: list[ChatMessage]) -> list[int]:
         """The prompt's token ids: the chat template's markup tokenized with

@@ -203,3 +203,39 @@ def test_a_question_with_no_content_words_left_abstains_without_searching(essay_
     assert "no_content" in [getattr(n, "key", "") for n in answer.notes]
     # Nothing was searched, so the answer does not promise passages below it.
     assert answer.answer in ("文档中没有找到这个问题的答案。", "The documents do not answer this question.")
+
+
+class PrimedGenerator:
+    """A stand-in for a llama.cpp model: records what it was primed with and
+    replies with a fixed cited statement."""
+
+    compact_prompt = True
+
+    def __init__(self) -> None:
+        self.prime_seconds: float | None = None
+        self.primed: list[list] = []
+        self.prompts: list[list] = []
+
+    def prime(self, messages) -> float:
+        self.primed.append(messages)
+        self.prime_seconds = 0.5
+        return self.prime_seconds
+
+    def stream(self, messages):
+        self.prompts.append(messages)
+        yield "全面建设小康社会的宏伟目标[1]。"
+
+
+def test_a_local_llm_has_the_fixed_rules_evaluated_once_when_it_loads(essay_config, monkeypatch):
+    import rag.engine
+
+    fake = PrimedGenerator()
+    monkeypatch.setattr(rag.engine, "make_generator", lambda config: fake)
+    engine = Engine(essay_config.replace(llm="model.gguf"))
+    assert engine.generator() is fake and engine.generator() is fake
+    [primed] = fake.primed
+    answer = engine.ask("党的代表大会提出了什么宏伟目标？")
+    [prompt] = fake.prompts
+    assert len(fake.primed) == 1 and not answer.abstained
+    # What was evaluated at load is the head of the question's prompt: the same rules, then the sources.
+    assert primed[0] == prompt[0] and prompt[1].content.startswith(primed[1].content)

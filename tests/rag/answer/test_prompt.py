@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from ingest.records import Chunk
 from rag.answer.prompt import (EXCERPT_SYSTEM_PROMPT, PASSAGES_CLOSE, SYSTEM_PROMPT, Source, build_prompt,
-                               excerpt_sources, passage_sources)
+                               excerpt_sources, fixed_prefix, passage_sources)
 from rag.models.generate import ChatMessage
 from rag.records import Hit
 
@@ -85,3 +85,14 @@ def test_hits_are_whole_passages_numbered_in_order():
     hits = [hit("甲。", 1), hit("乙。", 2)]
     assert build_prompt("问题？", hits) == build_prompt("问题？", passage_sources(hits))
     assert [(s.n, s.text, s.excerpt) for s in passage_sources(hits)] == [(1, "甲。", False), (2, "乙。", False)]
+
+
+def test_every_prompt_opens_with_the_fixed_prefix_a_local_model_evaluates_at_load():
+    text = "黄河全长约5464公里。"
+    excerpt = [Source(1, hit(text), text, 0, len(text), excerpt=True)]
+    for sources, excerpts in ((excerpt, True), ([hit("甲。")], False)):
+        for question in ("黄河有多长？", "How long is the Yellow River?"):
+            system, user = build_prompt(question, sources)
+            head_system, head_user = fixed_prefix(excerpts)
+            assert system == head_system and head_user.role == "user"
+            assert user.content.startswith(head_user.content), "the rules, then the opening of the sources"

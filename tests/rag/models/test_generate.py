@@ -18,7 +18,7 @@ from ingest.loaders import load_document
 from rag.config import Config
 from rag.models.embedder import Embedder
 from ingest.records import Chunk
-from rag.answer.prompt import SYSTEM_PROMPT, build_prompt
+from rag.answer.prompt import SYSTEM_PROMPT, Source, build_prompt, fixed_prefix
 from rag.answer.verify import verify
 from rag.models import generate
 from rag.models.generate import (ChatMessage, GenerationError, GenerationStats, LlamaCppGenerator, OpenAIGenerator,
@@ -241,6 +241,17 @@ def test_llama_cpp_streams_a_cited_answer_and_reuses_the_cached_rules(llama):
     assert first.generated_tokens >= len(pieces) and first.first_token_seconds <= first.total_seconds
     list(llama.stream(build_prompt("黄河是第几长河？", [excerpt])))
     assert llama.last_stats.reused_tokens > 100, "the fixed system rules were processed again"
+
+
+@needs_llama_cpp
+def test_llama_cpp_primed_at_load_reuses_the_rules_on_its_first_question():
+    fresh = LlamaCppGenerator(GGUF, max_new_tokens=4, context_tokens=2048)
+    fresh.prime(fixed_prefix())
+    assert fresh.prime_seconds is not None
+    excerpt = Source(1, hit("黄河全长约5464公里。"), "黄河全长约5464公里。", 0, 12, excerpt=True)
+    list(fresh.stream(build_prompt("黄河有多长？", [excerpt])))
+    primed = len(fresh.encode(fixed_prefix()))
+    assert fresh.last_stats.reused_tokens >= primed - 8, "the first question evaluated the rules again"
 
 
 @needs_llama_cpp
