@@ -86,6 +86,10 @@ class Source:
     start: int
     end: int
     excerpt: bool = False
+    # An excerpt's scores as the extractive answer computed them (rag.answer.evidence.ScoredUnit):
+    # the short answer's span ranker reads them (rag.answer.generated).
+    evidence: float = 0.0
+    lexical: float = 0.0
 
 
 def passage_sources(hits: Sequence[Hit]) -> list[Source]:
@@ -115,7 +119,8 @@ def excerpt_sources(question: str, hits: Sequence[Hit], embedder: Embedder, conf
             continue
         seen.add(text)
         used += len(text)
-        out.append(Source(len(out) + 1, unit.hit, text, unit.unit.start, unit.unit.end, excerpt=True))
+        out.append(Source(len(out) + 1, unit.hit, text, unit.unit.start, unit.unit.end, excerpt=True,
+                          evidence=unit.evidence, lexical=unit.lexical))
     return out
 
 

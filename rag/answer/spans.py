@@ -381,15 +381,26 @@ def load_weights(path: Path = WEIGHTS_FILE) -> np.ndarray | None:
     return np.asarray([data["weights"][n] for n in names], dtype=np.float32)
 
 
-def best_span(question: str, units: Sequence[UnitContext], weights: np.ndarray | None = None
-              ) -> SpanCandidate | None:
+def best_span(question: str, units: Sequence[UnitContext], weights: np.ndarray | None = None, *,
+              within: str | None = None) -> SpanCandidate | None:
     """The highest-scoring candidate span of ``units`` (best unit first) for
-    ``question``, or None (no weights, no Chinese question, no candidate)."""
+    ``question``, or None (no weights, no Chinese question, no candidate).
+    With ``within`` (an LLM's statement), only the candidates that text
+    repeats (letters and digits compared, folded) count, when there are any:
+    the model has said which part of the sentence answers."""
     weights = load_weights() if weights is None else weights
     if weights is None or not units or not is_chinese(question):
         return None
     spans = candidate_spans(question, units)
+    if within is not None:
+        said = _alnum(within)
+        spans = [c for c in spans if _alnum(c.text) and _alnum(c.text) in said] or spans
     if not spans:
         return None
     scores = np.stack([s.features for s in spans]) @ weights
     return spans[int(scores.argmax())]
+
+
+def _alnum(text: str) -> str:
+    """``text`` folded, letters, digits and ideographs only."""
+    return "".join(ch for ch in fold(text) if ch.isalnum())
