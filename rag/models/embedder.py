@@ -23,7 +23,9 @@ Every runtime but torch fp32 is verified when loaded: it embeds
 :data:`rag.models.onnx_export.PROBE_TEXTS` and each vector must keep cosine
 >= :data:`MIN_COSINE` to the torch fp32 vector (stored beside the export, or
 computed); one that fails, or cannot load, is refused with a warning naming
-why, and the next candidate (at last torch fp32) is used. Vectors within
+why, and the next candidate (at last torch fp32) is used. ONNX's passing
+verification is remembered beside the export for as long as the export, the
+runtime's version and the CPU stay the same (:mod:`rag.models.probe_cache`). Vectors within
 that cosine are interchangeable, so :attr:`Embedder.name` (recorded in the
 index manifest) is the same for every runtime; :attr:`Embedder.runtime`
 says which one runs ("onnx-fp32", "torch-fp32", "torch-bf16").
@@ -382,7 +384,7 @@ def _choose_backend(config: Config, path: Path | None, cpu: CpuInfo, threads: in
             return fp32(), f"fallback: {why}"
         try:
             backend, reference = _load_candidate(runtime, path, fp32)
-            lowest = verify(backend, reference)
+            lowest, how = _verified(runtime, backend, reference, path, cpu)
         except ImportError as exc:
             reason = f"{runtime} unavailable ({exc.name or exc} is not installed)"
             log.warning("embedder runtime %s refused: %s; trying the next", runtime, reason)
@@ -400,8 +402,29 @@ def _choose_backend(config: Config, path: Path | None, cpu: CpuInfo, threads: in
             continue
         mode = "auto" if config.embed_runtime == EmbedRuntime.AUTO else "configured"
         detail = "AMX bf16" if runtime == EmbedRuntime.TORCH_BF16 else "no AMX" if mode == "auto" else runtime
-        return backend, f"{mode}: {detail}, probe cosine to torch fp32 >= {lowest:.5f}"
+        return backend, f"{mode}: {detail}, probe cosine to torch fp32 >= {lowest:.5f}{how}"
     raise AssertionError("unreachable: torch ends every candidate list")
+
+
+def _verified(runtime: EmbedRuntime, backend: _Backend, reference: np.ndarray, path: Path | None,
+              cpu: CpuInfo) -> tuple[float, str]:
+    """The lowest probe cosine of ``backend`` (:func:`verify`), and how it was
+    known: an ONNX runtime's passing verification is taken from
+    :mod:`rag.models.probe_cache` when nothing it depends on changed."""
+    if runtime != EmbedRuntime.ONNX or path is None:
+        return verify(backend, reference), ""
+    from rag.models import probe_cache
+    from rag.models.onnx_export import PROBE_TEXTS, onnx_folder
+
+    folder = onnx_folder(path)
+    wanted = probe_cache.facts(backend.runtime, path, folder, cpu, PROBE_TEXTS, MIN_COSINE)
+    lowest = probe_cache.remembered(folder, wanted)
+    if lowest is not None:
+        return lowest, f" (verified before: {probe_cache.FILE})"
+    lowest = verify(backend, reference)
+    if lowest >= MIN_COSINE:
+        probe_cache.remember(folder, wanted, lowest)
+    return lowest, ""
 
 
 def _load_candidate(runtime: EmbedRuntime, path: Path | None,

@@ -13,6 +13,7 @@ import pytest
 
 from rag.config import Config, EmbedRuntime
 from rag.models import embedder as embedder_module
+from rag.models import probe_cache
 from rag.models.cpu import CpuInfo
 from rag.models.embedder import MIN_COSINE, Embedder, TorchBackend, candidates, verify
 
@@ -94,11 +95,16 @@ def test_a_runtime_below_the_cosine_floor_is_refused(onnx_embedder, torch_embedd
 
     monkeypatch.setattr(embedder_module, "_load_candidate", lambda runtime, path, fp32: (bad, reference))
     monkeypatch.setattr(TorchBackend, "load", classmethod(lambda cls, source, bf16=False: torch_embedder.backend))
+    # No earlier verification to lean on, and a record of each one remembered.
+    remembered = []
+    monkeypatch.setattr(probe_cache, "remembered", lambda folder, wanted: None)
+    monkeypatch.setattr(probe_cache, "remember", lambda folder, wanted, lowest: remembered.append(lowest))
     config = Config.from_env({}, embed_runtime=EmbedRuntime.ONNX)
     with caplog.at_level(logging.WARNING, logger="rag.models.embedder"):
         backend, why = embedder_module._choose_backend(config, config.embedder_path, AVX2, 2)
     assert backend is torch_embedder.backend and backend.runtime == "torch-fp32"
     assert "probe cosine to torch fp32" in why and "refused" in caplog.text
+    assert remembered == []          # a failed verification is not remembered
 
 
 def test_auto_falls_back_to_torch_when_onnxruntime_is_missing(torch_embedder, monkeypatch, caplog):
