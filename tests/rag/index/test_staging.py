@@ -79,3 +79,22 @@ def test_batches_shrink_to_the_seconds_checkpoint_when_texts_embed_slowly(tmp_pa
     # The first batch holds FIRST_BATCH texts (the pace is unknown), then ten seconds' worth each.
     assert sizes[0] == staging_module.FIRST_BATCH and set(sizes[1:-1]) == {10} and sum(sizes) == 100
     assert len(list((tmp_path / "s").glob("batch-*.npz"))) == len(calls)
+
+
+def test_a_streams_vectors_live_in_an_unnamed_file_not_in_the_processs_memory(tmp_path):
+    texts = ["一二三四", "五六七", "八九", "五六七"]
+    staging = Staging(tmp_path, "settings")
+    result = embed_stream(texts, "passage: ", encoder([]), DIM, staging, {}, checkpoint=2)
+    expected = encoder([])(texts, lambda done, total: None)
+    # Memory-mapped (page cache), equal to what the encoder returned, repeats included.
+    assert isinstance(result.vectors, np.memmap)
+    assert np.allclose(result.vectors, expected)
+    # The file has no name: nothing but the staged batches is left beside them.
+    assert {p.suffix for p in (tmp_path / "settings").iterdir()} == {".npz"}
+    staging.clear()
+    assert np.allclose(result.vectors, expected)   # the map outlives the folder
+
+
+def test_an_empty_stream_gives_no_vectors(tmp_path):
+    result = embed_stream([], "passage: ", encoder([]), DIM, Staging(tmp_path, "s"), {}, checkpoint=2)
+    assert result.vectors.shape == (0, DIM)
