@@ -12,10 +12,11 @@ semicolon, see :mod:`rag.answer.units`):
 The cosine (e5, ``query:``/``passage:`` prefixes) finds paraphrases and
 translations. A unit's vector is the one the build stored for that sentence
 of the chunk (:class:`rag.index.store.SentenceTable`: the title, then the
-sentence), so answering embeds nothing but the question; only a unit the
-table lacks (a clause of a sentence cut at a semicolon, a front-matter
-line) is embedded at query time, as the build would have embedded it, and
-remembered (:class:`SentenceVectors`); the lexical recall (CJK character bigrams of the question's
+sentence), or for a clause of a sentence cut at a semicolon the one of the
+index's clause table, so answering embeds nothing but the question; only a
+unit the index lacks (a front-matter line, a hit from a store without a
+clause table) is embedded at query time, as the build would have embedded
+it, and remembered (:class:`SentenceVectors`); the lexical recall (CJK character bigrams of the question's
 content words found in the unit, :mod:`lang.terms`) rewards the sentence
 that names what was asked. :func:`evidence_score` — the best evidence over
 all units — is the one number compared with ``abstain_threshold``.
@@ -117,32 +118,39 @@ class SentenceVectors:
 def unit_vectors(pool: Sequence[Candidate], embedder: Embedder, store: IndexStore | None,
                  cache: SentenceVectors) -> np.ndarray:
     """(len(pool), dim) passage vectors of the candidates' units: the stored
-    vector of a unit that is a sentence of its chunk in ``store``'s sentence
-    table, else the vector of what the build would have embedded for it
-    (:func:`rag.index.texts.sentence_text`), from ``cache`` or embedded now."""
+    vector of a unit that is a sentence (or a clause) of its chunk in
+    ``store``'s sentence (or clause) table, else the vector of what the
+    build would have embedded for it (:func:`rag.index.texts.sentence_text`),
+    from ``cache`` or embedded now."""
     out = np.zeros((len(pool), embedder.dim), dtype=np.float32)
     missing: list[int] = []
-    stored: dict[int, dict[tuple[int, int], int]] = {}
+    stored: dict[int, dict[tuple[int, int], np.ndarray]] = {}
     for i, c in enumerate(pool):
-        row = _stored_row(store, c, stored) if store is not None else None
-        if row is None:
+        vector = _stored_vector(store, c, stored) if store is not None else None
+        if vector is None:
             missing.append(i)
         else:
-            out[i] = store.sentences.vectors[row]
+            out[i] = vector
     if missing:
         texts = [sentence_text(pool[i].hit.chunk, pool[i].unit.text) for i in missing]
         out[missing] = cache.passages(embedder, texts)
     return out
 
 
-def _stored_row(store: IndexStore, candidate: Candidate, seen: dict[int, dict[tuple[int, int], int]]) -> int | None:
-    """The sentence-table row of ``candidate``'s unit, if its chunk has that sentence."""
+def _stored_vector(store: IndexStore, candidate: Candidate,
+                   seen: dict[int, dict[tuple[int, int], np.ndarray]]) -> np.ndarray | None:
+    """The stored vector of ``candidate``'s unit, if its chunk has that
+    sentence (or clause) in ``store``."""
     chunk = candidate.hit.chunk
     if not 0 <= chunk.id < len(store.chunks) or store.chunks[chunk.id] != chunk:
         return None   # a hit from another index than ``store``
     if chunk.id not in seen:
-        rows = store.sentences.rows_of(chunk.id)
-        seen[chunk.id] = {span: rows.start + j for j, span in enumerate(store.sentences.spans_of(chunk.id))}
+        spans: dict[tuple[int, int], np.ndarray] = {}
+        for table in (store.clauses, store.sentences):     # a sentence's own row wins
+            if table is not None:
+                rows = table.rows_of(chunk.id)
+                spans.update(zip(table.spans_of(chunk.id), table.vectors[rows.start:rows.stop]))
+        seen[chunk.id] = spans
     return seen[chunk.id].get((candidate.unit.start, candidate.unit.end))
 
 

@@ -87,6 +87,11 @@ class BuildStats:
     sentences_embedded: int = 0
     sentences_staged: int = 0
     sentences_reused: int = 0
+    # Clauses: answer units that are not whole sentences (the clause table),
+    # counted as sentences are; they go through the same stream.
+    clauses_embedded: int = 0
+    clauses_staged: int = 0
+    clauses_reused: int = 0
     terms_embedded: int = 0
     terms_reused: int = 0
 

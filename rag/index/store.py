@@ -13,6 +13,10 @@ Layout of ``index/``::
         lexical/            BM25 index over the same chunks
         sentences.npz       the sentence table: each chunk's sentences as spans
         sentence_vectors.npy  (n_sentences, dim) float32, row i is sentence i
+        clauses.npz         the clause table: each chunk's answer units that are not
+                            sentences of it (a sentence cut at a semicolon), as spans
+        clause_vectors.npy  (n_clauses, dim) float32, row i is clause i
+        term_stats.json     how many chunks hold each term (rag/index/term_stats.py)
         terms.json          the corpus terms a foreign-script question is translated into
         term_vectors.npy    (n_terms, dim) float32 (see rag/index/term_table.py)
     .staging/               an unfinished build's per-document vectors (resume)
@@ -38,6 +42,7 @@ import numpy as np
 from ingest.records import Chunk, Document, Heading, Sentence
 from rag.config import DenseKind
 from rag.index.lexical import LexicalIndex
+from rag.index.term_stats import TermStats
 from rag.index.term_table import TermTable
 from rag.index.vectors import DenseSearch, DenseSpec, load_dense, save_dense
 
@@ -45,7 +50,9 @@ T = TypeVar("T")
 
 # 2: the sentence table (sentences.npz, sentence_vectors.npy) and the term
 #    table (terms.json, term_vectors.npy) were added.
-FORMAT_VERSION = 2
+# 3: the clause table (clauses.npz, clause_vectors.npy) and the rerank's
+#    term statistics (term_stats.json) were added.
+FORMAT_VERSION = 3
 CURRENT = "CURRENT"
 
 
@@ -133,7 +140,9 @@ class Manifest:
 
 @dataclass(frozen=True)
 class SentenceTable:
-    """The sentences of every chunk and their vectors, in chunk order.
+    """The sentences of every chunk and their vectors, in chunk order (the
+    clause table, :attr:`IndexStore.clauses`, is one of these too: the
+    answer units of each chunk that are not among its sentences).
 
     Chunk ``i``'s sentences are rows ``offsets[i]:offsets[i + 1]``; sentence
     ``j`` is ``document.text[starts[j]:ends[j]]`` of its chunk's document. A
@@ -189,6 +198,13 @@ class IndexStore:
     lexical: LexicalIndex
     sentences: SentenceTable
     terms: TermTable
+    # The answer units (rag/answer/units.py) of each chunk that the sentence
+    # table lacks, with their vectors: an answer then embeds only the question.
+    # None in a store put together without them (a test's): such units are
+    # embedded when asked for.
+    clauses: SentenceTable | None = None
+    # Counted by the build; None: counted on first use (rag/retrieve/rerank.py).
+    term_stats: TermStats | None = None
     _derived: dict[Callable, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
     _derived_lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False, compare=False)
 
@@ -211,6 +227,10 @@ class IndexStore:
     def load_version(cls, folder: Path, store: str = "") -> "IndexStore":
         try:
             manifest = Manifest.from_json(json.loads((folder / "manifest.json").read_text("utf-8")))
+            if manifest.format_version != FORMAT_VERSION:
+                # Before its files are read: an older version lacks some of them.
+                raise IndexMismatch(f"index {folder} has format {manifest.format_version}, this program reads "
+                                    f"{FORMAT_VERSION}: rebuild it with `python -m ingest --rebuild`")
             documents = {d.path: d for d in (_document_from_json(json.loads(line))
                                              for line in _lines(folder / "documents.jsonl"))}
             chunks = [Chunk.from_json(json.loads(line)) for line in _lines(folder / "chunks.jsonl")]
@@ -222,6 +242,10 @@ class IndexStore:
             with np.load(folder / "sentences.npz") as table:
                 offsets, starts, ends = table["offsets"], table["starts"], table["ends"]
             sentences = SentenceTable(offsets, starts, ends, np.load(folder / "sentence_vectors.npy"))
+            with np.load(folder / "clauses.npz") as table:
+                offsets, starts, ends = table["offsets"], table["starts"], table["ends"]
+            clauses = SentenceTable(offsets, starts, ends, np.load(folder / "clause_vectors.npy"))
+            term_stats = TermStats.load(folder)
             terms = TermTable(json.loads((folder / "terms.json").read_text("utf-8")),
                               np.load(folder / "term_vectors.npy"))
         except IndexProblem:
@@ -235,14 +259,15 @@ class IndexStore:
             raise IndexCorrupt(f"index {folder} is inconsistent: {len(chunks)} chunks, {vectors.shape[0]} "
                                f"vectors, {dense.ntotal} in FAISS, {len(lexical)} in BM25: "
                                "run `python -m ingest --rebuild`")
-        problem = _sentence_table_problem(sentences, chunks, vectors.shape[1])
-        if problem:
-            raise IndexCorrupt(f"index {folder} has a broken sentence table ({problem}): "
-                               "run `python -m ingest --rebuild`")
+        for name, table in (("sentence", sentences), ("clause", clauses)):
+            problem = _sentence_table_problem(table, chunks, vectors.shape[1])
+            if problem:
+                raise IndexCorrupt(f"index {folder} has a broken {name} table ({problem}): "
+                                   "run `python -m ingest --rebuild`")
         if not isinstance(terms.terms, list) or terms.vectors.shape != (len(terms.terms), vectors.shape[1]):
             raise IndexCorrupt(f"index {folder} has a broken term table ({len(terms.terms)} terms, vectors of "
                                f"shape {terms.vectors.shape}): run `python -m ingest --rebuild`")
-        return cls(folder, manifest, documents, chunks, vectors, dense, lexical, sentences, terms)
+        return cls(folder, manifest, documents, chunks, vectors, dense, lexical, sentences, terms, clauses, term_stats)
 
     def chunks_of(self, doc: str) -> list[Chunk]:
         return [c for c in self.chunks if c.doc == doc]
@@ -272,6 +297,12 @@ class IndexStore:
         np.savez(self.folder / "sentences.npz", offsets=self.sentences.offsets, starts=self.sentences.starts,
                  ends=self.sentences.ends)
         np.save(self.folder / "sentence_vectors.npy", self.sentences.vectors)
+        if self.clauses is not None:
+            np.savez(self.folder / "clauses.npz", offsets=self.clauses.offsets, starts=self.clauses.starts,
+                     ends=self.clauses.ends)
+            np.save(self.folder / "clause_vectors.npy", self.clauses.vectors)
+        if self.term_stats is not None:
+            self.term_stats.save(self.folder)
         _write_text(self.folder / "terms.json", json.dumps(self.terms.terms, ensure_ascii=False))
         np.save(self.folder / "term_vectors.npy", self.terms.vectors)
         # The manifest is written last: a folder without one is never served.

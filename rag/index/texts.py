@@ -1,10 +1,11 @@
 """Exactly what is embedded and BM25-indexed for a chunk and for each of its
-sentences: the build writes these, the benchmarks judge hits by them."""
+sentences and clauses: the build writes these, the benchmarks judge hits by them."""
 
 from __future__ import annotations
 
 from ingest.records import Chunk, Document
 from ingest.sentences import split_sentences
+from rag.answer.units import units
 
 
 def chunk_sentence_spans(doc: Document, chunk: Chunk) -> list[tuple[int, int]]:
@@ -12,6 +13,15 @@ def chunk_sentence_spans(doc: Document, chunk: Chunk) -> list[tuple[int, int]]:
     chunk that the sentence splitter leaves empty-handed is one sentence."""
     spans = [(s.start, s.end) for s in split_sentences(doc.text, chunk.start, chunk.end)]
     return spans or [(chunk.start, chunk.end)]
+
+
+def chunk_clause_spans(chunk: Chunk, sentence_spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """``(start, end)`` of each answer unit of ``chunk`` (:func:`rag.answer.units.units`:
+    its sentences cut at semicolons) that is not one of ``sentence_spans``,
+    in order: what an answer would otherwise embed at query time. Their
+    vectors are those of :func:`sentence_text` of the clause."""
+    known = set(sentence_spans)
+    return [(u.start, u.end) for u in units(chunk.text, chunk.start) if (u.start, u.end) not in known]
 
 
 def passage_text(chunk: Chunk) -> str:

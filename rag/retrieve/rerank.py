@@ -38,9 +38,6 @@ checked on dev (see ``bench/retrieval.py`` and the README).
 
 from __future__ import annotations
 
-import functools
-import math
-from collections import Counter
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
@@ -50,6 +47,7 @@ import numpy as np
 # bigrams of ideograph runs, words of the rest; question words left out of a question.
 from lang.terms import term_set as terms
 from rag.config import Config
+from rag.index.term_stats import TermStats, context_terms
 from rag.retrieve.fusion import FusedCandidate
 
 if TYPE_CHECKING:
@@ -71,40 +69,17 @@ class RerankSignals:
 # --- terms -------------------------------------------------------------------
 
 
-
-
-@dataclass(frozen=True)
-class TermStats:
-    """How many chunks of an index hold each term: the IDF of ``match``."""
-
-    chunks: int
-    frequency: dict[str, int]
-
-    def idf(self, term: str) -> float:
-        # Smoothed so an unseen term weighs most and none weighs nothing.
-        return math.log(1.0 + self.chunks / (1.0 + self.frequency.get(term, 0)))
-
-
 def term_stats(store: IndexStore) -> TermStats:
-    """Chunk frequencies of the terms of ``store`` (title, section and text),
-    computed once per loaded index (:meth:`IndexStore.derived`)."""
+    """Chunk frequencies of the terms of ``store`` (title, section and
+    text): those the build stored with the index, else counted once per
+    loaded index (:meth:`IndexStore.derived`)."""
+    if store.term_stats is not None:
+        return store.term_stats
     return store.derived(_count_terms)
 
 
 def _count_terms(store: IndexStore) -> TermStats:
-    frequency: Counter = Counter()
-    # A text repeated across chunks (boilerplate, copies: bench.scale's 10^6
-    # chunks) is cut into terms once and counted once per copy.
-    copies = Counter((chunk.text, chunk.title, chunk.section) for chunk in store.chunks)
-    for (text, title, section), n in copies.items():
-        for term in terms(text) | _context_terms(title, section):
-            frequency[term] += n
-    return TermStats(len(store.chunks), dict(frequency))
-
-
-@functools.lru_cache(maxsize=1 << 12)
-def _context_terms(title: str, section: str) -> frozenset[str]:
-    return terms(title) | terms(section)
+    return TermStats.count(store.chunks)
 
 
 def match(question_terms: frozenset[str], weights: dict[str, float], found: frozenset[str]) -> float:
@@ -135,7 +110,7 @@ def signals(question: str, query_vector: np.ndarray, rows: list[int], store: "In
         chunk = store.chunks[row]
         sentences, vectors = store.sentences_of(row)
         sentence_cosine = float((vectors @ query).max()) if len(sentences) else float(chunk_cosine)
-        context = _context_terms(chunk.title, chunk.section)
+        context = context_terms(chunk.title, chunk.section)
         best_match = max((match(asked, weights, terms(s.text) | context) for s in sentences),
                          default=match(asked, weights, terms(chunk.text) | context))
         score = (float(chunk_cosine) + config.rerank_sentence_weight * sentence_cosine

@@ -3,6 +3,7 @@ exactly located quote — or a plain "the documents do not answer this"."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import pytest
@@ -72,22 +73,37 @@ class _CountingEmbedder:
         return self.inner.embed_passages(texts, progress)
 
 
-def test_answering_embeds_only_the_units_the_sentence_table_lacks(retriever):
+def test_answering_embeds_nothing_but_the_question_when_the_index_has_its_clauses(retriever):
     store = retriever.store
     counting = _CountingEmbedder(retriever.embedder)
     question = "当前组织工作方式方法上存在哪几方面的不足和问题？"
     hits = retriever.search(question)
     pool = candidates(hits)
     scored = score_units(question, hits, counting, retriever.config, store=store)
+    clauses = [c for c in pool if (c.unit.start, c.unit.end) in store.clauses.spans_of(c.hit.chunk.id)]
+    assert len(scored) == len(pool) and clauses, "the question's passages hold clauses cut at semicolons"
+    assert counting.passages == []
+    # A stored vector is what embedding the unit now would give (title, then sentence or clause).
+    for table, found in ((store.sentences, [c for c in pool if c not in clauses][:2]), (store.clauses, clauses[:2])):
+        for c in found:
+            spans = table.spans_of(c.hit.chunk.id)
+            row = table.rows_of(c.hit.chunk.id)[spans.index((c.unit.start, c.unit.end))]
+            fresh = retriever.embedder.embed_passages([sentence_text(c.hit.chunk, c.unit.text)])[0]
+            assert float(fresh @ table.vectors[row]) > 0.999
+
+
+def test_without_a_clause_table_the_units_the_sentence_table_lacks_are_embedded(retriever):
+    store = dataclasses.replace(retriever.store, clauses=None)
+    counting = _CountingEmbedder(retriever.embedder)
+    question = "当前组织工作方式方法上存在哪几方面的不足和问题？"
+    hits = retriever.search(question)
+    pool = candidates(hits)
+    with_table = score_units(question, hits, retriever.embedder, retriever.config, store=retriever.store)
+    without = score_units(question, hits, counting, retriever.config, store=store, vectors=SentenceVectors(100))
     stored = [c for c in pool if (c.unit.start, c.unit.end) in store.sentences.spans_of(c.hit.chunk.id)]
-    assert len(scored) == len(pool) and len(stored) >= len(pool) // 2
-    assert len(counting.passages) == len(pool) - len(stored)
-    # A stored vector is what embedding the unit now would give (title, then sentence).
-    for c in stored[:3]:
-        row = store.sentences.rows_of(c.hit.chunk.id)[store.sentences.spans_of(c.hit.chunk.id).index(
-            (c.unit.start, c.unit.end))]
-        fresh = retriever.embedder.embed_passages([sentence_text(c.hit.chunk, c.unit.text)])[0]
-        assert float(fresh @ store.sentences.vectors[row]) > 0.999
+    assert len(counting.passages) == len(pool) - len(stored) > 0
+    # The same scores either way: the clause table holds what would be embedded.
+    assert [round(s.score, 4) for s in without] == [round(s.score, 4) for s in with_table]
 
 
 def assert_citations_exact(answer, documents_text):

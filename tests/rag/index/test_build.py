@@ -140,7 +140,8 @@ def test_interrupted_build_keeps_the_old_index_serving_and_resumes_from_its_last
     report = build(config, embedder)
     again = {t for batch in batches for t in batch}
     assert len(finished) == 16 and not finished & again
-    assert report.stats.chunks_staged + report.stats.sentences_staged == 16
+    stats = report.stats
+    assert stats.chunks_staged + stats.sentences_staged + stats.clauses_staged == 16
     assert sorted(report.embedded_documents) == ["a.txt", "b.txt"]
     assert not (small.index_dir / ".staging").exists()
     # ... and builds exactly the index an uninterrupted build makes.
@@ -150,6 +151,7 @@ def test_interrupted_build_keeps_the_old_index_serving_and_resumes_from_its_last
     assert resumed.chunks == fresh.chunks
     assert np.array_equal(resumed.vectors, fresh.vectors)
     assert np.array_equal(resumed.sentences.vectors, fresh.sentences.vectors)
+    assert np.array_equal(resumed.clauses.vectors, fresh.clauses.vectors)
 
 
 def test_a_corrupt_staged_batch_is_embedded_again(small, monkeypatch):
@@ -271,11 +273,15 @@ def test_stats_time_every_stage_and_count_what_was_embedded_or_reused(small, mon
     distinct = len({sentence_text(c, store.documents[c.doc].text[a:b]) for i, c in enumerate(store.chunks)
                     for a, b in store.sentences.spans_of(i)})
     assert stats.sentences_embedded == distinct
+    clauses = {sentence_text(c, store.documents[c.doc].text[a:b]) for i, c in enumerate(store.chunks)
+               for a, b in store.clauses.spans_of(i)}
+    assert stats.clauses_embedded == len(clauses) > 0
 
-    # Both documents' chunks and sentences are embedded as one stream, then the new terms.
+    # Both documents' chunks, sentences and clauses are embedded as one stream, then the new terms.
     embeds = [p for p in steps if p.stage is Stage.EMBED]
     terms = [p for p in steps if p.stage is Stage.TERMS]
-    assert embeds[-1].done == embeds[-1].total == stats.chunks_embedded + stats.sentences_embedded
+    assert embeds[-1].done == embeds[-1].total == (stats.chunks_embedded + stats.sentences_embedded
+                                                   + stats.clauses_embedded)
     assert terms[-1].done == terms[-1].total == stats.terms_embedded
     assert all(p.rate > 0 and p.eta is not None for p in embeds[1:])
 
@@ -286,4 +292,5 @@ def test_stats_time_every_stage_and_count_what_was_embedded_or_reused(small, mon
     assert sum(second.seconds.values()) < again.seconds
     assert (second.chunks_embedded, second.sentences_embedded, second.terms_embedded) == (0, 0, 0)
     assert (second.chunks_reused, second.sentences_reused) == (first.chunks, stats.sentences_embedded)
+    assert (second.clauses_embedded, second.clauses_reused) == (0, stats.clauses_embedded)
     assert second.terms_reused == stats.terms_embedded

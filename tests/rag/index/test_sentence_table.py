@@ -1,4 +1,4 @@
-"""The index's sentence and term tables (rag.index.store, built by rag.index.build)."""
+"""The index's sentence, clause and term tables (rag.index.store, built by rag.index.build)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import shutil
 import numpy as np
 import pytest
 
+from rag.answer.units import units
 from rag.index.texts import chunk_sentence_spans, passage_text, sentence_text
 from rag.index.store import IndexCorrupt, IndexStore, SentenceTable, current_version
 
@@ -52,6 +53,25 @@ def test_a_repeated_overlap_sentence_has_one_vector(store):
     assert np.array_equal(first[(start, end)], second[(start, end)])
 
 
+def test_every_answer_unit_of_a_chunk_is_a_stored_sentence_or_clause(store):
+    clauses = 0
+    for row, chunk in enumerate(store.chunks):
+        sentences, clause_spans = set(store.sentences.spans_of(row)), store.clauses.spans_of(row)
+        found = [(u.start, u.end) for u in units(chunk.text, chunk.start)]
+        assert clause_spans == [span for span in found if span not in sentences]
+        clauses += len(clause_spans)
+    assert clauses > 10, "the essay cuts many sentences at semicolons"
+    assert store.clauses.vectors.shape == (clauses, store.vectors.shape[1])
+
+
+def test_clause_vectors_are_the_embedded_clauses_with_their_title(store, essay_engine):
+    row = next(r for r in range(len(store.chunks)) if store.clauses.spans_of(r))
+    chunk, (start, end) = store.chunks[row], store.clauses.spans_of(row)[0]
+    text = store.documents[chunk.doc].text[start:end]
+    again = essay_engine.embedder.embed_passages([sentence_text(chunk, text)])[0]
+    assert float(again @ store.clauses.vectors[store.clauses.rows_of(row).start]) > 0.999
+
+
 def test_the_term_table_holds_the_corpus_terms_with_unit_vectors(store):
     assert len(store.terms) > 100 and "组织" in store.terms.terms
     assert store.terms.vectors.shape == (len(store.terms), store.vectors.shape[1])
@@ -69,6 +89,9 @@ def test_table_offsets_split_rows_by_chunk():
     (lambda f: np.save(f / "sentence_vectors.npy", np.zeros((2, 384), dtype=np.float32)), "sentence table"),
     (lambda f: (f / "sentences.npz").write_bytes(b"PK\x03\x04 truncated"), "unreadable"),
     (lambda f: np.save(f / "term_vectors.npy", np.zeros((1, 384), dtype=np.float32)), "term table"),
+    (lambda f: (f / "clause_vectors.npy").unlink(), "clause_vectors.npy"),
+    (lambda f: np.save(f / "clause_vectors.npy", np.zeros((1, 384), dtype=np.float32)), "clause table"),
+    (lambda f: (f / "term_stats.json").write_text("[]"), "unreadable"),
 ])
 def test_a_damaged_table_is_refused_with_the_command_that_fixes_it(tmp_path, essay_config, damage, message):
     index = tmp_path / "index"
