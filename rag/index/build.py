@@ -106,14 +106,14 @@ def build_index(config: Config, *, full: bool = False, documents: Sequence[Docum
 
         report_progress(BuildProgress(Stage.PUBLISH, 0, 1))
         with stats.timing(Step.WRITE):
-            vectors = np.vstack([part.vectors for part in parts])
+            vectors = _stacked([part.vectors for part in parts])
             sentences = SentenceTable.from_parts([s for part in parts for s in part.sentence_spans],
-                                                 np.vstack([part.sentence_vectors for part in parts]))
+                                                 _stacked([part.sentence_vectors for part in parts]))
         with stats.timing(Step.TERMS):
             terms = _term_table(config, chunks, embedder, previous, staging, staged, stats, report_progress)
         entries = [part.entry for part in parts]
         clauses = SentenceTable.from_parts([s for part in parts for s in part.clause_spans],
-                                           np.vstack([part.clause_vectors for part in parts]))
+                                           _stacked([part.clause_vectors for part in parts]))
         version = _write_version(config, embedder, documents, chunks, vectors, sentences, clauses, terms,
                                  entries, failed, stats)
         with stats.timing(Step.WRITE):
@@ -284,6 +284,28 @@ def _embed_new(parts: list[_DocumentPart], embedder: TextEmbedder, staging: Stag
         part.vectors, part.sentence_vectors = chunk_vectors[c:c + n], sentence_vectors[s:s + m]
         part.sentence_texts = None
         c, s = c + n, s + m
+
+
+def _stacked(arrays: list[np.ndarray]) -> np.ndarray:
+    """``np.vstack(arrays)``, without the copy when the arrays are consecutive
+    row ranges of one 2-D array: a full build's parts are consecutive slices
+    of the embedding stream's memory-mapped vectors, and copying them would
+    put every vector of a big corpus in the process's memory again
+    (:class:`rag.index.staging.VectorFile`)."""
+    if len(arrays) == 1:
+        return arrays[0]
+    rows = [a for a in arrays if len(a)]      # numpy gives an empty slice a buffer of its own
+    base = rows[0].base if rows else None
+    if (isinstance(base, np.ndarray) and base.ndim == 2 and base.flags.c_contiguous
+            and all(a.base is base and a.flags.c_contiguous for a in rows)
+            and all(_address(a) + a.nbytes == _address(b) for a, b in zip(rows, rows[1:]))):
+        start = (_address(rows[0]) - _address(base)) // base.strides[0]
+        return base[start:start + sum(len(a) for a in rows)]
+    return np.vstack(arrays)
+
+
+def _address(array: np.ndarray) -> int:
+    return array.__array_interface__["data"][0]
 
 
 def _passage_embedder(config: Config, embedder: TextEmbedder) -> TextEmbedder:

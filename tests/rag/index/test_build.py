@@ -294,3 +294,16 @@ def test_stats_time_every_stage_and_count_what_was_embedded_or_reused(small, mon
     assert (second.chunks_reused, second.sentences_reused) == (first.chunks, stats.sentences_embedded)
     assert (second.clauses_embedded, second.clauses_reused) == (0, stats.clauses_embedded)
     assert second.terms_reused == stats.terms_embedded
+
+
+def test_consecutive_slices_of_the_streams_vectors_are_stacked_without_a_copy():
+    from rag.index.build import _stacked
+
+    stream = np.arange(40, dtype=np.float32).reshape(10, 4).copy()     # owns its rows, as the stream's map does
+    parts = [stream[2:5], stream[5:5], stream[5:9]]      # a document with no sentences in between
+    stacked = _stacked(parts)
+    assert np.shares_memory(stacked, stream) and np.array_equal(stacked, np.vstack(parts))
+    # A gap, or a part from elsewhere (a reused document), is copied as np.vstack would.
+    for other in ([stream[0:2], stream[3:4]], [stream[0:2], np.ones((1, 4), np.float32)]):
+        stacked = _stacked(other)
+        assert not np.shares_memory(stacked, stream) and np.array_equal(stacked, np.vstack(other))
