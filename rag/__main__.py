@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 from typing import Iterable
 
@@ -142,5 +143,17 @@ def _status(engine: Engine, as_json: bool) -> int:
     return 0 if status.ready else 1
 
 
+def _exit_now(code: int) -> None:
+    """Exit with ``code`` once the output is flushed, without the
+    interpreter's teardown: freeing jieba's dictionaries, the tokenizer and
+    the ONNX session object by object took 0.6-0.9 s of a cold ``ask``
+    after its answer was printed (on 2 cores at load 5). Nothing of the
+    command needs a clean-up at exit (the index is only read)."""
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    _exit_now(main())
