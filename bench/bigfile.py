@@ -14,9 +14,12 @@ and the process's resident memory (sampled every ``--sample`` seconds from
   they were shown at all (goal: a big file shows both);
 * resident memory against texts embedded: the first sample once embedding
   started, the last, and the growth per 10,000 texts over the last two
-  thirds of the samples (the first batches grow the runtime's buffers)
-  (goal: memory that does not grow with the file beyond the vectors it
-  keeps, 1.5 KB a text);
+  thirds of the samples (the first batches grow the runtime's buffers),
+  split into anonymous memory (the process's own) and mapped file pages
+  (page cache the kernel can drop: the model's memory-mapped weights, and
+  the stream's vectors, which live in a memory-mapped file,
+  :class:`rag.index.staging.VectorFile`) (goal: memory that does not grow
+  with the file);
 * the interruption: texts staged in ``index/.staging`` when it stopped,
   what the second run still had to embed, and so how many it took from the
   finished batches (goal: it resumes from the last finished batch, not from
@@ -60,13 +63,17 @@ SENTENCE_END = re.compile(r"([。！？])")
 @dataclass
 class Sample:
     """One look at the running build: seconds since it started, the texts
-    its progress line said were embedded (of ``total``), and its RSS."""
+    its progress line said were embedded (of ``total``), its RSS, and the
+    RSS's anonymous memory and mapped file pages (the embedding stream's
+    vectors are a memory-mapped file: page cache, not the process's own)."""
 
     seconds: float
     done: int
     total: int
     rss_mb: float
     line: str
+    rss_anon_mb: float = 0.0
+    rss_file_mb: float = 0.0
 
 
 @dataclass
@@ -148,8 +155,9 @@ def run_ingest(corpus: Path, index: Path, seconds: float, sample_every: float, o
         time.sleep(sample_every)
         match = PROGRESS.search(latest[0])
         done, total = (int(match.group(1).replace(",", "")), int(match.group(2).replace(",", ""))) if match else (0, 0)
-        log.samples.append(Sample(time.perf_counter() - started, done, total,
-                                  process_stats(process.pid).get("rss_mb", 0.0), latest[0]))
+        stats = process_stats(process.pid)
+        log.samples.append(Sample(time.perf_counter() - started, done, total, stats.get("rss_mb", 0.0), latest[0],
+                                  stats.get("rss_anon_mb", 0.0), stats.get("rss_file_mb", 0.0)))
     if process.poll() is None:
         process.send_signal(signal.SIGINT)
     log.exit_code = process.wait(timeout=120)
@@ -184,10 +192,11 @@ def run(megabytes: float, minutes: float, resume_minutes: float, sample_every: f
                          os.getloadavg()[0])
 
 
-def growth_per_10k(samples: list[Sample]) -> float | None:
-    """Least-squares MB of RSS per 10,000 texts embedded, over the samples
-    taken while embedding (None with fewer than three)."""
-    points = [(s.done, s.rss_mb) for s in samples if s.total and s.done]
+def growth_per_10k(samples: list[Sample], field: str = "rss_mb") -> float | None:
+    """Least-squares MB of RSS (or of ``field``: ``rss_anon_mb``) per 10,000
+    texts embedded, over the samples taken while embedding (None with fewer
+    than three)."""
+    points = [(s.done, getattr(s, field)) for s in samples if s.total and s.done]
     if len(points) < 3 or points[-1][0] == points[0][0]:
         return None
     n = len(points)
@@ -207,10 +216,17 @@ def format_report(r: BigFileReport) -> str:
             continue
         a, b = emb[0], emb[-1]
         growth = growth_per_10k(emb[len(emb) // 3:])     # past the first batches' warm-up (arenas, caches)
+        anon = growth_per_10k(emb[len(emb) // 3:], "rss_anon_mb")
+        end = log.samples[-1]
         lines += [f"  texts to embed {b.total:,}; embedded {a.done:,} -> {b.done:,} in {b.seconds - a.seconds:.0f} s",
                   f"  last progress line: {b.line!r}",
                   f"  RSS {a.rss_mb:.0f} MB -> {b.rss_mb:.0f} MB (peak {max(s.rss_mb for s in log.samples):.0f});"
-                  + (f" growth {growth:.1f} MB per 10,000 texts" if growth is not None else "")]
+                  + (f" growth {growth:.1f} MB per 10,000 texts" if growth is not None else ""),
+                  f"  of which anonymous {a.rss_anon_mb:.0f} -> {b.rss_anon_mb:.0f} MB"
+                  + (f" ({anon:.1f} MB per 10,000 texts)" if anon is not None else "")
+                  + f", mapped files {a.rss_file_mb:.0f} -> {b.rss_file_mb:.0f} MB",
+                  f"  last sample ({end.seconds:.0f} s, {end.line[:60]!r}): RSS {end.rss_mb:.0f} MB, anonymous "
+                  f"{end.rss_anon_mb:.0f}, peak anonymous {max(s.rss_anon_mb for s in log.samples):.0f}"]
     first_total = r.first.embedding[-1].total if r.first.embedding else 0
     second_total = r.second.embedding[0].total if r.second.embedding else 0
     lines.append(f"- interruption: {r.staged_texts:,} texts staged in index/.staging; the second run had "

@@ -123,7 +123,9 @@ def start_server(corpus: Path, index: Path, timeout: float = 300) -> Target:
 
 
 def process_stats(pid: int | str | None) -> dict[str, Any]:
-    """RSS and peak RSS (MB), CPU seconds (user + system, all threads), open
+    """RSS and peak RSS (MB), RSS split into anonymous memory and mapped
+    file pages (``rss_anon_mb``, ``rss_file_mb``: the page cache of a
+    memory-mapped file, which the kernel can drop), CPU seconds (user + system, all threads), open
     file descriptors and threads of ``pid`` ("self": this process), from
     Linux's /proc; {} for None or a process that is gone."""
     if pid is None:
@@ -133,6 +135,10 @@ def process_stats(pid: int | str | None) -> dict[str, Any]:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
             if line.startswith("VmRSS:"):
                 out["rss_mb"] = round(int(line.split()[1]) / 1024, 1)
+            elif line.startswith("RssAnon:"):
+                out["rss_anon_mb"] = round(int(line.split()[1]) / 1024, 1)
+            elif line.startswith("RssFile:"):
+                out["rss_file_mb"] = round(int(line.split()[1]) / 1024, 1)
             elif line.startswith("VmHWM:"):
                 out["peak_rss_mb"] = round(int(line.split()[1]) / 1024, 1)
             elif line.startswith("Threads:"):

@@ -32,3 +32,19 @@ def test_memory_growth_is_the_slope_per_10k_texts():
     samples = [Sample(t, done, 100_000, 500 + done / 1000, "") for t, done in enumerate((0, 1_000, 5_000, 20_000))]
     assert abs(growth_per_10k(samples) - 10.0) < 1e-9           # 1 MB per 1,000 texts
     assert growth_per_10k(samples[:2]) is None
+
+
+def test_anonymous_memory_growth_is_read_apart_from_mapped_files():
+    # RSS grows with mapped file pages (page cache) while the process's own memory stays flat.
+    samples = [Sample(t, done, 100_000, 500 + done / 1000, "", rss_anon_mb=300.0, rss_file_mb=200 + done / 1000)
+               for t, done in enumerate((0, 1_000, 5_000, 20_000))]
+    assert abs(growth_per_10k(samples) - 10.0) < 1e-9
+    assert growth_per_10k(samples, "rss_anon_mb") == 0.0
+
+
+def test_process_stats_split_rss_into_anonymous_memory_and_mapped_files():
+    from bench.load import process_stats
+
+    stats = process_stats("self")
+    assert stats["rss_anon_mb"] > 0 and stats["rss_file_mb"] > 0
+    assert stats["rss_anon_mb"] + stats["rss_file_mb"] <= stats["rss_mb"] + 1
