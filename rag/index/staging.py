@@ -53,18 +53,38 @@ class Staging:
     def load(self) -> dict[bytes, np.ndarray]:
         """Every staged vector by its key. A batch file that cannot be read
         (a crash while writing it, though it is written atomically) is skipped:
-        its texts are embedded again."""
-        found: dict[bytes, np.ndarray] = {}
+        its texts are embedded again.
+
+        The vectors are rows of a memory-mapped :class:`VectorFile`, read in
+        one batch file at a time: a build resumed near the end of a big file
+        would otherwise hold every staged vector in memory once more."""
+        readable: list[tuple[Path, np.ndarray]] = []
         for path in sorted(self.folder.glob(BATCH_GLOB)):
             try:
                 with np.load(path) as data:
-                    keys, vectors = data["keys"], data["vectors"]
+                    readable.append((path, data["keys"]))
+            except (OSError, ValueError, KeyError, EOFError) as exc:
+                log.warning("ignoring unreadable staged batch %s: %s", path.name, exc)
+        rows: dict[bytes, int] = {}
+        file: VectorFile | None = None
+        written = 0
+        for path, keys in readable:
+            try:
+                with np.load(path) as data:
+                    vectors = data["vectors"]
             except (OSError, ValueError, KeyError, EOFError) as exc:
                 log.warning("ignoring unreadable staged batch %s: %s", path.name, exc)
                 continue
-            found.update(zip((bytes(k) for k in keys), vectors))
+            if file is None:
+                file = self.vector_file(sum(len(k) for _, k in readable), vectors.shape[1])
+            file.write(range(written, written + len(keys)), vectors)
+            rows.update(zip((bytes(k) for k in keys), range(written, written + len(keys))))
+            written += len(keys)
             self._batches += 1
-        return found
+        if file is None:
+            return {}
+        array = file.close()
+        return {key: array[i] for key, i in rows.items()}
 
     def save(self, keys: Sequence[bytes], vectors: np.ndarray) -> None:
         """Stage one finished batch (written to a temporary name, then renamed)."""

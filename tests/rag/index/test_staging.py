@@ -98,3 +98,15 @@ def test_a_streams_vectors_live_in_an_unnamed_file_not_in_the_processs_memory(tm
 def test_an_empty_stream_gives_no_vectors(tmp_path):
     result = embed_stream([], "passage: ", encoder([]), DIM, Staging(tmp_path, "s"), {}, checkpoint=2)
     assert result.vectors.shape == (0, DIM)
+
+
+def test_staged_vectors_are_read_back_memory_mapped_one_batch_file_at_a_time(tmp_path):
+    texts = ["一二三四", "五六七", "八九", "十"]
+    staging = Staging(tmp_path, "settings")
+    embedded = embed_stream(texts, "passage: ", encoder([]), DIM, staging, {}, checkpoint=2)
+    (tmp_path / "settings" / "batch-999999-0.npz").write_bytes(b"not a zip")    # skipped, with a warning
+    known = Staging(tmp_path, "settings").load()
+    assert len(known) == 4
+    for text, vector in zip(texts, embedded.vectors):
+        row = known[text_key("passage: ", text)]
+        assert isinstance(row.base, np.memmap) and np.array_equal(row, vector)
