@@ -168,6 +168,18 @@ def test_save_and_load_give_identical_results(tmp_path, mode):
         assert loaded.search(query, 10) == built.search(query, 10)
 
 
+def test_a_loaded_index_is_searched_without_importing_bm25s_or_scipy(tmp_path):
+    # A fresh process: a cold `python -m rag ask` paid ~0.3 s for bm25s's scipy import only to add up stored scores.
+    LexicalIndex.build(PASSAGES, mode="jieba").save(tmp_path / "lexical")
+    code = ("import sys; from rag.index.lexical import LexicalIndex\n"
+            "hits = LexicalIndex.load(sys.argv[1]).search('北京大学是哪一年创建的？', 3)\n"
+            "print(hits[0].index, 'bm25s' in sys.modules, 'scipy' in sys.modules)\n")
+    done = subprocess.run([sys.executable, "-c", code, str(tmp_path / "lexical")], cwd=PROJECT_ROOT,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["0", "False", "False"]
+
+
 def test_saving_twice_into_the_same_folder(tmp_path, index):
     LexicalIndex.build(["旧的内容"], JIEBA).save(tmp_path / "lexical")
     index.save(tmp_path / "lexical")
