@@ -144,37 +144,26 @@ def build_prompt(question: str, sources: Sequence[Source] | Sequence[Hit],
         messages.append(ChatMessage("assistant", previous))
     blocks = [_excerpt_line(s) if excerpts else _passage_block(s) for s in sources]
     if excerpts:
-        # The excerpts' reminder opens the message, before anything that changes from one
-        # question to the next, so a local model has it in its cache with the rules
-        # (fixed_prefix): after the question it cost ~26 prompt tokens, ~1.3 s, every time.
-        head = _excerpt_reminder(is_chinese(question))
-        user = "\n".join([head, PASSAGES_OPEN, *blocks, PASSAGES_CLOSE, "", f"Question: {question}"])
+        # A literal "[n]" here is copied as is by a 1.5B model; a real number is not.
+        reminder = ("请照抄摘录原文简短回答，每句末尾标注它摘录的编号，如 [1]。" if is_chinese(question)
+                    else "Answer briefly in the excerpts' own words; end each statement with its excerpt's number, "
+                         "like [1].")
     else:
         reminder = ("请只根据以上段落回答，并在每句后标注 [n]。" if is_chinese(question)
                     else "Answer only from the passages above and cite each sentence with [n].")
-        user = "\n".join([PASSAGES_OPEN, *blocks, PASSAGES_CLOSE, "", f"Question: {question}", "", reminder])
+    user = "\n".join([PASSAGES_OPEN, *blocks, PASSAGES_CLOSE, "", f"Question: {question}", "", reminder])
     messages.append(ChatMessage("user", user))
     return messages
 
 
-def _excerpt_reminder(chinese: bool) -> str:
-    """What the user message of an excerpt prompt opens with. A literal "[n]"
-    here is copied as is by a 1.5B model; a real number is not."""
-    return ("请照抄摘录原文简短回答，每句末尾标注它摘录的编号，如 [1]。" if chinese
-            else "Answer briefly in the excerpts' own words; end each statement with its excerpt's number, like [1].")
-
-
-def fixed_prefix(excerpts: bool = True, chinese: bool = True) -> list[ChatMessage]:
+def fixed_prefix(excerpts: bool = True) -> list[ChatMessage]:
     """The messages every prompt of :func:`build_prompt` opens with (the
-    rules, then the opening of the user message: for excerpts, the reminder
-    in the question's language, Chinese unless ``chinese`` is False), for a
-    local model to evaluate when it loads
-    (:meth:`rag.models.generate.LlamaCppGenerator.prime`): they are then
-    already in its cache for the first question, which otherwise pays for
-    their ~280 tokens (24-30 s on 2 shared cores)."""
-    head = _excerpt_reminder(chinese) + "\n" if excerpts else ""
+    rules, then a user message that opens the sources), for a local model to
+    evaluate when it loads (:meth:`rag.models.generate.LlamaCppGenerator.prime`):
+    the rules are then already in its cache for the first question, which
+    otherwise pays for their ~250 tokens (24-30 s on 2 shared cores)."""
     return [ChatMessage("system", EXCERPT_SYSTEM_PROMPT if excerpts else SYSTEM_PROMPT),
-            ChatMessage("user", head + PASSAGES_OPEN + "\n")]
+            ChatMessage("user", PASSAGES_OPEN + "\n")]
 
 
 def as_sources(sources: Sequence[Source] | Sequence[Hit]) -> list[Source]:
