@@ -278,10 +278,12 @@ def test_generated_reply_is_renumbered_verified_and_cleaned(essay_chunks, retrie
     hits = [Hit(by_words("大政方针"), 0.9, 1), Hit(by_words("小康社会"), 0.8, 2)]
     reply = "党的代表大会提出了全面建设小康社会的宏伟目标[2]。该市去年的财政收入达到了五十亿元[1]。见[9]。"
     answer = answer_from_generated("党的代表大会提出了什么宏伟目标？", reply, hits, retriever.embedder, retriever.config)
-    assert answer.answer.startswith("党的代表大会提出了全面建设小康社会的宏伟目标[1]。该市去年的财政收入达到了五十亿元[2]。")
+    # A fact question: the answer opens with a short span of the supported statement's sentence.
+    assert answer.short_answer and answer.answer.startswith(f"{answer.short_answer}[1]\n\n")
+    assert "党的代表大会提出了全面建设小康社会的宏伟目标[1]。该市去年的财政收入达到了五十亿元[2]。" in answer.answer
     assert "[9]" not in answer.answer
     assert [c.chunk_id for c in answer.citations] == [hits[1].chunk.id, hits[0].chunk.id]
     assert "小康社会" in answer.citations[0].text
-    assert [s.supported for s in answer.statements[:2]] == [True, False]
+    assert [s.supported for s in answer.statements[:3]] == [True, True, False]
     assert any("[9]" in note for note in answer.notes)
     assert any("not supported" in note for note in answer.notes)
