@@ -283,7 +283,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _load_llm(engine) -> None:
-    from rag.models.generate import GenerationError
+    from rag.engine import GenerationError
 
     try:
         engine.generator()

@@ -43,7 +43,7 @@ from rag.index.changes import FileHashes, corpus_changes
 from rag.index.progress import BuildReport, ProgressFn
 from rag.index.store import IndexMismatch, IndexProblem, IndexStore, read_manifest
 from rag.models.embedder import Embedder
-from rag.models.generate import Generator, make_generator
+from rag.models.generate import GenerationError, Generator, make_generator  # noqa: F401  (GenerationError: what loading an LLM raises; shells catch it from here)
 from rag.records import Answer, Hit, Note, Turn
 from rag.retrieve.retriever import Retriever
 
