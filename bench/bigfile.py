@@ -2,6 +2,7 @@
 
     python -m bench.bigfile                       # 30 MB, 4 minutes, interrupt, 2 more minutes
     python -m bench.bigfile --mb 5 --minutes 1 --resume-minutes 0.5 --checkpoint 128 --json
+    python -m bench.bigfile --stand-in --minutes 30 --resume-minutes 0   # memory to the end of the build
 
 A folder holding one ``--mb`` MB text file is indexed by ``python -m ingest``
 in a subprocess (the command a user runs), for ``--minutes`` minutes; then
@@ -30,9 +31,16 @@ repeated until ``--mb`` MB, each repeat under a heading of its own and every
 sentence of it marked with the repeat's number, so that chunks and
 sentences do not repeat (the build embeds a repeated text once, which would
 flatter the rate; the few sentences the datasets themselves repeat stay).
-A full 30 MB build is far longer than this benchmark runs (about 180,000
-chunks and sentences); the rate and time left it prints are the figures
-to read.
+A full 30 MB build is far longer than this benchmark runs (about 260,000
+chunks, sentences and clauses); the rate and time left it prints are the
+figures to read.
+
+``--stand-in`` runs :mod:`bench.standin` instead of ``python -m ingest``:
+the same build with a pseudo-random encoder in place of the model, so the
+file is built to the end in minutes and memory is followed through the
+whole stream and the index's writing (the model's own memory, which does
+not grow with the file, is then left out). ``--resume-minutes 0`` skips the
+second run.
 """
 
 from __future__ import annotations
@@ -95,9 +103,10 @@ class BigFileReport:
     file_mb: float
     first: RunLog
     staged_texts: int
-    second: RunLog
+    second: RunLog | None      # None: not run (--resume-minutes 0)
     load_average_before: float
     load_average_after: float = 0.0
+    module: str = "ingest"     # what built: ingest, or bench.standin (no model)
 
     def to_json(self) -> dict:
         return asdict(self)
@@ -122,14 +131,16 @@ def make_file(path: Path, megabytes: float) -> float:
     return path.stat().st_size / 1_000_000
 
 
-def run_ingest(corpus: Path, index: Path, seconds: float, sample_every: float, options: list[str]) -> RunLog:
-    """``python -m ingest [options]`` for ``seconds`` (then SIGINT, as
-    Ctrl-C), its progress and memory sampled every ``sample_every`` seconds."""
+def run_ingest(corpus: Path, index: Path, seconds: float, sample_every: float, options: list[str],
+               module: str = "ingest") -> RunLog:
+    """``python -m ingest [options]`` (or ``module``: :mod:`bench.standin`)
+    for ``seconds`` (then SIGINT, as Ctrl-C), its progress and memory
+    sampled every ``sample_every`` seconds."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("RAG_")}
     # SIGINT back to its default in the child: a benchmark started in the
     # background (`... &`) has it ignored, and Python then never raises
     # KeyboardInterrupt for it.
-    process = subprocess.Popen([sys.executable, "-m", "ingest", "--corpus", str(corpus), "--index", str(index),
+    process = subprocess.Popen([sys.executable, "-m", module, "--corpus", str(corpus), "--index", str(index),
                                 *options],
                                cwd=PROJECT_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
@@ -178,18 +189,20 @@ def staged_texts(index: Path) -> int:
 
 
 def run(megabytes: float, minutes: float, resume_minutes: float, sample_every: float,
-        checkpoint: int | None = None) -> BigFileReport:
+        checkpoint: int | None = None, stand_in: bool = False) -> BigFileReport:
     load_before = os.getloadavg()[0]
     with tempfile.TemporaryDirectory(prefix="bench-bigfile-") as tmp:
         corpus, index = Path(tmp) / "corpus", Path(tmp) / "index"
         corpus.mkdir()
         size = make_file(corpus / "big.txt", megabytes)
         options = ["--embed-checkpoint", str(checkpoint)] if checkpoint else []
-        first = run_ingest(corpus, index, minutes * 60, sample_every, options)
+        module = "bench.standin" if stand_in else "ingest"
+        first = run_ingest(corpus, index, minutes * 60, sample_every, options, module)
         staged = staged_texts(index)
-        second = run_ingest(corpus, index, resume_minutes * 60, sample_every, options)
+        second = (run_ingest(corpus, index, resume_minutes * 60, sample_every, options, module)
+                  if resume_minutes > 0 else None)
     return BigFileReport(read_cpu_info().describe(), round(size, 1), first, staged, second, load_before,
-                         os.getloadavg()[0])
+                         os.getloadavg()[0], module)
 
 
 def growth_per_10k(samples: list[Sample], field: str = "rss_mb") -> float | None:
@@ -207,10 +220,15 @@ def growth_per_10k(samples: list[Sample], field: str = "rss_mb") -> float | None
 
 def format_report(r: BigFileReport) -> str:
     lines = [f"CPU: {r.cpu}; load average {r.load_average_before:.2f} before, {r.load_average_after:.2f} after",
-             f"one {r.file_mb} MB text file, `python -m ingest`:"]
-    for name, log in (("first run, interrupted with Ctrl-C", r.first), ("second run", r.second)):
+             f"one {r.file_mb} MB text file, `python -m {r.module}`"
+             + (" (the build with a stand-in encoder, no model)" if r.module != "ingest" else "") + ":"]
+    for name, log in (("first run", r.first), ("second run", r.second)):
+        if log is None:
+            continue
         emb = log.embedding
-        lines.append(f"- {name} (exit {log.exit_code}):")
+        how = ("finished" if log.exit_code == 0 else "interrupted with Ctrl-C" if log.exit_code == 130
+               else f"exit {log.exit_code}")
+        lines.append(f"- {name} ({how}):")
         if not emb:
             lines.append(f"  no embedding progress seen; last output: {log.tail!r}")
             continue
@@ -227,6 +245,10 @@ def format_report(r: BigFileReport) -> str:
                   + f", mapped files {a.rss_file_mb:.0f} -> {b.rss_file_mb:.0f} MB",
                   f"  last sample ({end.seconds:.0f} s, {end.line[:60]!r}): RSS {end.rss_mb:.0f} MB, anonymous "
                   f"{end.rss_anon_mb:.0f}, peak anonymous {max(s.rss_anon_mb for s in log.samples):.0f}"]
+        if log.exit_code == 0:
+            lines.append(f"  its last lines: {log.tail!r}")
+    if r.second is None:
+        return "\n".join(lines)
     first_total = r.first.embedding[-1].total if r.first.embedding else 0
     second_total = r.second.embedding[0].total if r.second.embedding else 0
     lines.append(f"- interruption: {r.staged_texts:,} texts staged in index/.staging; the second run had "
@@ -242,9 +264,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sample", type=float, default=5.0, help="seconds between samples (default 5)")
     parser.add_argument("--checkpoint", type=int, default=None,
                         help="texts per staged batch (default: the configured embed_checkpoint)")
+    parser.add_argument("--stand-in", action="store_true",
+                        help="build with a stand-in encoder (bench.standin), to follow memory to the build's end")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
-    report = run(args.mb, args.minutes, args.resume_minutes, args.sample, args.checkpoint)
+    report = run(args.mb, args.minutes, args.resume_minutes, args.sample, args.checkpoint, args.stand_in)
     print(json.dumps(report.to_json(), ensure_ascii=False, indent=1) if args.json else format_report(report))
     return 0
 

@@ -1,10 +1,14 @@
 """bench.bigfile: the file it writes repeats no sentence of its own (a repeat is
 embedded once, which would flatter the rate), it reads the progress line
-that `python -m ingest` prints, and its memory slope is a least-squares fit."""
+that `python -m ingest` prints, its memory slope is a least-squares fit, and
+with --stand-in it builds a file to the end (bench.standin: the build with
+a stand-in encoder) and reports the memory of the whole build."""
 
 from __future__ import annotations
 
 import re
+
+import pytest
 
 from bench.bigfile import PROGRESS, Sample, growth_per_10k, make_file
 from ingest.__main__ import describe
@@ -48,3 +52,28 @@ def test_process_stats_split_rss_into_anonymous_memory_and_mapped_files():
     stats = process_stats("self")
     assert stats["rss_anon_mb"] > 0 and stats["rss_file_mb"] > 0
     assert stats["rss_anon_mb"] + stats["rss_file_mb"] <= stats["rss_mb"] + 1
+
+
+@pytest.mark.bench
+def test_a_stand_in_run_builds_the_file_to_the_end_and_reports_its_memory():
+    from bench.bigfile import format_report, run
+
+    report = run(0.1, minutes=5, resume_minutes=0, sample_every=0.2, stand_in=True)
+    assert report.first.exit_code == 0 and report.second is None and report.module == "bench.standin"
+    embedding = report.first.embedding
+    assert embedding and embedding[-1].total > 500          # ~0.1 MB of prose: hundreds of chunks and sentences
+    text = format_report(report)
+    assert "stand-in encoder" in text and "first run (finished)" in text and "peak RSS" in text
+
+
+def test_the_stand_in_encoder_gives_each_text_one_fixed_unit_vector():
+    import numpy as np
+
+    from bench.standin import DIM, StandInEmbedder
+
+    encoder = StandInEmbedder(batch_size=2)
+    seen = []
+    a = encoder.embed_passages(["甲", "乙", "甲"], progress=lambda done, total: seen.append((done, total)))
+    assert a.shape == (3, DIM) and np.allclose(np.linalg.norm(a, axis=1), 1.0, atol=1e-5)
+    assert np.array_equal(a[0], a[2]) and not np.allclose(a[0], a[1]) and seen == [(2, 3), (3, 3)]
+    assert not np.allclose(encoder.embed_queries(["甲"])[0], a[0])      # the prefix is part of the text
