@@ -26,12 +26,12 @@ fresh model of the same folder, sorted by length, batches of 64,
 ``normalize_embeddings=True``) of ``--baseline-texts`` of the texts the full
 build embedded (taken evenly across them, prefixes included), in the same
 process: its tokens per second, against the full build's (every chunk,
-sentence and term it embedded, over its embed and terms stages), give the
+sentence, clause and term it embedded, over its embed and terms stages), give the
 speed-up of the build's embedding over the plain model, and the full
 build's wall time over its embedding time says how much else it does.
 
 Each row has the wall time, the seconds of each stage of the build
-(:class:`rag.index.progress.BuildStats`), how many chunks, sentences and terms were
+(:class:`rag.index.progress.BuildStats`), how many chunks, sentences, clauses and terms were
 embedded and how many reused, the embedding throughput and the process's peak
 resident memory so far (``ru_maxrss``: it only grows, so a row shows the peak
 of that run and of every run before it). Loading the embedder and jieba's
@@ -80,7 +80,7 @@ SETTINGS = ["chunk_size", "chunk_overlap", "lexical_tokenizer", "embed_batch_siz
 class RunResult:
     """One timed build. ``seconds``: per :class:`rag.index.progress.Step`;
     ``*_staged``: vectors an interrupted earlier run had saved in ``.staging/``;
-    ``embedded_per_second``: chunks + sentences embedded per second of the
+    ``embedded_per_second``: chunks + sentences + clauses embedded per second of the
     embed stage (None when nothing was embedded); ``terms_per_second`` the
     same for new terms over the terms stage; ``peak_rss_mb``: the process's
     peak resident memory so far; ``load_average``: the 1-minute load average
@@ -104,6 +104,10 @@ class RunResult:
     terms_per_second: float | None
     peak_rss_mb: float
     load_average: float
+    # The clause table's texts (sentences cut at semicolons), embedded in the same stream.
+    clauses_embedded: int = 0
+    clauses_staged: int = 0
+    clauses_reused: int = 0
 
 
 @dataclass
@@ -129,6 +133,7 @@ class BuildBench:
     runs: list[RunResult] = field(default_factory=list)
     baseline: "Baseline | None" = None
     seconds: float = 0.0
+    clauses: int = 0                # clause texts (not sentences of their chunk) the full build embedded
 
     def to_json(self) -> dict:
         return asdict(self)
@@ -145,7 +150,7 @@ class Baseline:
     tokens: int
     seconds: float
     tokens_per_second: float
-    build_texts: int                # what the full build embedded: chunks, sentences, terms
+    build_texts: int                # what the full build embedded: chunks, sentences, clauses, terms
     build_tokens: int
     build_embed_seconds: float      # its embed + terms stages
     build_tokens_per_second: float
@@ -247,7 +252,7 @@ def _timed_build(name: str, description: str, config: Config, corpus: _Corpus, e
     report = build_index(config, full=full, documents=corpus.documents, embedder=embedder, progress=progress.build)
     wall = time.perf_counter() - started
     s = report.stats
-    embedded = s.chunks_embedded + s.sentences_embedded
+    embedded = s.chunks_embedded + s.sentences_embedded + s.clauses_embedded
     result = RunResult(
         name=name, description=description, wall_seconds=wall, seconds=dict(s.seconds),
         documents_embedded=len(report.embedded_documents), documents_reused=len(report.reused_documents),
@@ -257,7 +262,8 @@ def _timed_build(name: str, description: str, config: Config, corpus: _Corpus, e
         embedded_per_second=embedded / s.seconds["embed"] if embedded and s.seconds["embed"] > 0 else None,
         terms_per_second=(s.terms_embedded / s.seconds["terms"] if s.terms_embedded and s.seconds["terms"] > 0
                           else None),
-        peak_rss_mb=_peak_rss_mb(), load_average=os.getloadavg()[0])
+        peak_rss_mb=_peak_rss_mb(), load_average=os.getloadavg()[0], clauses_embedded=s.clauses_embedded,
+        clauses_staged=s.clauses_staged, clauses_reused=s.clauses_reused)
     progress.note(f"run '{name}': {wall:.1f} s ({report.summary()})")
     return result
 
@@ -305,7 +311,7 @@ def run(config: Config, *, corpus_dir: Path | None = None, dataset: str | None =
         runs.append(_timed_build("one changed", f"incremental, one sentence appended to {changed}", config, corpus,
                                  embedder, full=False, progress=progress))
 
-        texts = full.chunks_embedded + full.sentences_embedded
+        texts = full.chunks_embedded + full.sentences_embedded + full.clauses_embedded
         after = texts // 2 if texts > config.embed_checkpoint else None
         where = f"after {after:,} of {texts:,} texts" if after is not None else "at the term table"
         progress.note(f"run 'resumed': a full rebuild interrupted {where}")
@@ -335,18 +341,22 @@ def run(config: Config, *, corpus_dir: Path | None = None, dataset: str | None =
             interrupted=where, interrupted_seconds=interrupted_seconds, cpus=os.cpu_count() or 0,
             load_average_before=load_before, cpu=read_cpu_info().describe(),
             runtime=f"{getattr(embedder, 'runtime', '?')} ({getattr(embedder, 'choice', '')})", runs=runs,
-            baseline=baseline, seconds=time.perf_counter() - started)
+            baseline=baseline, seconds=time.perf_counter() - started, clauses=full.clauses_embedded)
 
 
 def built_texts(store) -> list[str]:
     """What a full build of ``store``'s documents embedded, prefixes
-    included: each chunk, each distinct sentence text, each term."""
+    included: each chunk, each distinct sentence and clause text, each term."""
     from rag.index.texts import passage_text, sentence_text
 
     passages = dict.fromkeys("passage: " + passage_text(c) for c in store.chunks)
     sentences = dict.fromkeys("passage: " + sentence_text(c, store.documents[c.doc].text[a:b])
                               for row, c in enumerate(store.chunks) for a, b in store.sentences.spans_of(row))
-    return list(passages) + [t for t in sentences if t not in passages] + ["query: " + t for t in store.terms.terms]
+    clauses = dict.fromkeys("passage: " + sentence_text(c, store.documents[c.doc].text[a:b])
+                            for row, c in enumerate(store.chunks) for a, b in store.clauses.spans_of(row))
+    return (list(passages) + [t for t in sentences if t not in passages]
+            + [t for t in clauses if t not in passages and t not in sentences]
+            + ["query: " + t for t in store.terms.terms])
 
 
 def measure_baseline(config: Config, texts: list[str], full: "RunResult", n: int) -> Baseline:
@@ -388,18 +398,21 @@ def format_report(report: BuildBench) -> str:
     lines = [f"CPU: {report.cpu}; embedder runtime {report.runtime}", "",
              f"{report.corpus}: {report.documents} document{'' if report.documents == 1 else 's'}, "
              f"{report.chunks:,} chunks, "
-             f"{report.sentences:,} sentences, {report.terms:,} terms; embedder {report.embedder} "
+             f"{report.sentences:,} sentences, {report.clauses:,} clauses, {report.terms:,} terms; "
+             f"embedder {report.embedder} "
              f"(loaded in {report.embedder_load_seconds:.1f} s, jieba {report.jieba_load_seconds:.1f} s, "
              "before the runs)",
              "",
              "| run | wall s | " + " | ".join(TABLE_STAGES) + " | chunks emb. / reused | sentences emb. / reused "
-             "| terms emb. / reused | chunks+sentences/s | terms/s | peak RSS MB | load avg |",
-             "|---|" + "---:|" * (len(TABLE_STAGES) + 9)]
+             "| clauses emb. / reused | terms emb. / reused | chunks+sentences+clauses/s | terms/s | peak RSS MB "
+             "| load avg |",
+             "|---|" + "---:|" * (len(TABLE_STAGES) + 10)]
     for r in report.runs:
         stages = " | ".join(f"{r.seconds.get(s, 0.0):.2f}" for s in TABLE_STAGES)
         lines.append(f"| {r.name} | {r.wall_seconds:.1f} | {stages} | "
                      f"{_counts(r.chunks_embedded, r.chunks_reused, r.chunks_staged)} | "
                      f"{_counts(r.sentences_embedded, r.sentences_reused, r.sentences_staged)} | "
+                     f"{_counts(r.clauses_embedded, r.clauses_reused, r.clauses_staged)} | "
                      f"{_counts(r.terms_embedded, r.terms_reused)} | {_rate(r.embedded_per_second)} | "
                      f"{_rate(r.terms_per_second)} | {r.peak_rss_mb:.0f} | {r.load_average:.2f} |")
     lines += ["", "runs: " + "; ".join(f"{r.name} = {r.description}" for r in report.runs)

@@ -114,7 +114,7 @@ def test_command_line_prints_json(tmp_path, capsys):
     # The plain fp32 model timed on 12 of the texts the full build embedded, and the ratios.
     baseline = data["baseline"]
     assert baseline["texts"] == 12
-    assert baseline["build_texts"] == data["chunks"] + data["sentences"] + data["terms"]
+    assert baseline["build_texts"] == data["chunks"] + data["sentences"] + data["clauses"] + data["terms"]
     assert baseline["speedup"] > 0 and baseline["wall_over_embedding"] >= 1
     assert data["cpu"] and data["runtime"]
     resumed = data["runs"][3]
