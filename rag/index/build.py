@@ -264,6 +264,7 @@ def _embed_new(parts: list[_DocumentPart], embedder: TextEmbedder, staging: Stag
     embedded = embed_stream(passages + sentences + clauses, embedder.passage_prefix, encode, embedder.dim, staging,
                             staged, config.embed_checkpoint, on_progress, config.embed_checkpoint_seconds)
     chunk_vectors, sentence_vectors = embedded.vectors[:n_chunks], embedded.vectors[n_chunks:n_texts]
+    clause_vectors = embedded.vectors[n_texts:]
     chunk_keys = set(embedded.keys[:n_chunks])
     sentence_keys = set(embedded.keys[n_chunks:n_texts]) - chunk_keys
     clause_keys = set(embedded.keys[n_texts:]) - chunk_keys - sentence_keys
@@ -273,17 +274,13 @@ def _embed_new(parts: list[_DocumentPart], embedder: TextEmbedder, staging: Stag
     stats.sentences_embedded += len(sentence_keys - embedded.staged)
     stats.clauses_staged += len(clause_keys & embedded.staged)
     stats.clauses_embedded += len(clause_keys - embedded.staged)
-    k = 0
+    c = s = k = 0
     for part in new:
-        q = len(part.clause_texts or [])
-        part.clause_vectors, part.clause_texts = embedded.vectors[n_texts + k:n_texts + k + q], None
-        k += q
-    c = s = 0
-    for part in new:
-        n, m = len(part.chunks), len(part.sentence_texts)
+        n, m, q = len(part.chunks), len(part.sentence_texts), len(part.clause_texts or [])
         part.vectors, part.sentence_vectors = chunk_vectors[c:c + n], sentence_vectors[s:s + m]
-        part.sentence_texts = None
-        c, s = c + n, s + m
+        part.clause_vectors = clause_vectors[k:k + q]
+        part.sentence_texts = part.clause_texts = None
+        c, s, k = c + n, s + m, k + q
 
 
 def _stacked(arrays: list[np.ndarray]) -> np.ndarray:
