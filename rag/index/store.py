@@ -168,6 +168,18 @@ class SentenceTable:
         ends = np.array([b for _, b in flat], dtype=np.int64)
         return cls(offsets, starts, ends, np.asarray(vectors, dtype=np.float32))
 
+    def save(self, spans_file: Path, vectors_file: Path) -> None:
+        """Write the spans (``.npz``) and the vectors (``.npy``)."""
+        np.savez(spans_file, offsets=self.offsets, starts=self.starts, ends=self.ends)
+        np.save(vectors_file, self.vectors)
+
+    @classmethod
+    def load(cls, spans_file: Path, vectors_file: Path) -> "SentenceTable":
+        """Read what :meth:`save` wrote."""
+        with np.load(spans_file) as table:
+            offsets, starts, ends = table["offsets"], table["starts"], table["ends"]
+        return cls(offsets, starts, ends, np.load(vectors_file))
+
     def rows_of(self, chunk_row: int) -> range:
         """Sentence rows of chunk ``chunk_row``."""
         return range(int(self.offsets[chunk_row]), int(self.offsets[chunk_row + 1]))
@@ -239,12 +251,8 @@ class IndexStore:
             vectors = np.load(folder / "vectors.npy", mmap_mode="r")
             dense = _load_dense(folder, manifest.dense, store)
             lexical = LexicalIndex.load(folder / "lexical")
-            with np.load(folder / "sentences.npz") as table:
-                offsets, starts, ends = table["offsets"], table["starts"], table["ends"]
-            sentences = SentenceTable(offsets, starts, ends, np.load(folder / "sentence_vectors.npy"))
-            with np.load(folder / "clauses.npz") as table:
-                offsets, starts, ends = table["offsets"], table["starts"], table["ends"]
-            clauses = SentenceTable(offsets, starts, ends, np.load(folder / "clause_vectors.npy"))
+            sentences = SentenceTable.load(folder / "sentences.npz", folder / "sentence_vectors.npy")
+            clauses = SentenceTable.load(folder / "clauses.npz", folder / "clause_vectors.npy")
             term_stats = TermStats.load(folder)
             terms = TermTable(json.loads((folder / "terms.json").read_text("utf-8")),
                               np.load(folder / "term_vectors.npy"))
@@ -294,13 +302,9 @@ class IndexStore:
         if self.manifest.dense.kind != DenseKind.MILVUS:
             save_dense(self.dense, self.folder / "dense.faiss")
         self.lexical.save(self.folder / "lexical")
-        np.savez(self.folder / "sentences.npz", offsets=self.sentences.offsets, starts=self.sentences.starts,
-                 ends=self.sentences.ends)
-        np.save(self.folder / "sentence_vectors.npy", self.sentences.vectors)
+        self.sentences.save(self.folder / "sentences.npz", self.folder / "sentence_vectors.npy")
         if self.clauses is not None:
-            np.savez(self.folder / "clauses.npz", offsets=self.clauses.offsets, starts=self.clauses.starts,
-                     ends=self.clauses.ends)
-            np.save(self.folder / "clause_vectors.npy", self.clauses.vectors)
+            self.clauses.save(self.folder / "clauses.npz", self.folder / "clause_vectors.npy")
         if self.term_stats is not None:
             self.term_stats.save(self.folder)
         _write_text(self.folder / "terms.json", json.dumps(self.terms.terms, ensure_ascii=False))
