@@ -21,12 +21,20 @@ def excerpts(essay_engine):
     return hits, excerpt_sources(QUESTION, hits, retriever.embedder, essay_engine.config, store=retriever.store)
 
 
-def test_a_statement_copying_its_excerpt_is_supported_and_cites_that_sentence(essay_engine, excerpts):
+@pytest.fixture(scope="module")
+def copying_reply(essay_engine, excerpts):
+    """A reply that copies the best excerpt and cites it: the excerpt and the answer made of it."""
     hits, sources = excerpts
-    retriever = essay_engine.retriever()
     best = sources[0]
     reply = f"{best.text.rstrip('。')}[1]。"
-    answer = answer_from_generated(QUESTION, reply, hits, retriever.embedder, essay_engine.config, sources=sources)
+    answer = answer_from_generated(QUESTION, reply, hits, essay_engine.retriever().embedder, essay_engine.config,
+                                   sources=sources)
+    return best, answer
+
+
+def test_a_statement_copying_its_excerpt_is_supported_and_cites_that_sentence(essay_engine, copying_reply):
+    best, answer = copying_reply
+    retriever = essay_engine.retriever()
     assert not answer.abstained
     assert [s.text for s in answer.statements][-1] == best.text.rstrip("。") + "。"   # after the short answer
     assert all(s.supported for s in answer.statements)
@@ -69,12 +77,8 @@ def river_source() -> tuple[list[Hit], list[Source]]:
     return [hit], [Source(1, hit, text, 0, len(text), excerpt=True, evidence=1.2, lexical=1.0)]
 
 
-def test_a_reply_copying_its_excerpt_opens_with_a_short_span_of_it_like_an_extractive_answer(essay_engine, excerpts):
-    hits, sources = excerpts
-    retriever = essay_engine.retriever()
-    best = sources[0]
-    reply = f"{best.text.rstrip('。')}[1]。"
-    answer = answer_from_generated(QUESTION, reply, hits, retriever.embedder, essay_engine.config, sources=sources)
+def test_a_reply_copying_its_excerpt_opens_with_a_short_span_of_it_like_an_extractive_answer(copying_reply):
+    best, answer = copying_reply
     assert answer.short_answer and answer.short_answer in best.text and len(answer.short_answer) < len(best.text)
     assert answer.answer.startswith(f"{answer.short_answer}[1]\n\n")
     assert answer.statements[0].text == answer.short_answer and answer.statements[0].supported is True
