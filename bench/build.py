@@ -291,7 +291,7 @@ def run(config: Config, *, corpus_dir: Path | None = None, dataset: str | None =
 
         t0 = time.perf_counter()
         if embedder is None:
-            embedder = Embedder.from_config(config)
+            embedder = Embedder.from_config(config, bulk=True)
         embedder_seconds = time.perf_counter() - t0
         t0 = time.perf_counter()
         tokenize_many([], config.lexical_tokenizer)   # jieba's dictionary, in jieba mode

@@ -27,9 +27,11 @@ picks here, verified), ``onnx`` (ONNX Runtime fp32, one core per pass, a
 pass per core at once), ``onnx-2t`` (one pass at a time on all cores),
 ``onnx-int8`` / ``onnx-int8-ffn`` (dynamic int8 of every MatMul and the
 attention, or of the feed-forward MatMuls only; quantised into a temporary
-folder), ``torch`` (this project's torch path), ``torch-bf16`` (autocast;
-default only where the CPU has fast bf16). ``NAME@T`` sets an ONNX
-candidate's token budget per batch (``onnx@2048``).
+folder), ``torch`` (this project's torch path), ``torch-bf16`` (bf16
+weights; default only where the CPU has fast bf16). ``NAME@T`` sets a
+candidate's token budget per batch (``onnx@2048``, ``torch-bf16@8192``).
+``auto`` is what an index build picks (``Embedder.from_config(config,
+bulk=True)``); questions are embedded by ONNX wherever it loads.
 
 ``--retrieval`` runs :func:`bench.retrieval.run` on each dataset twice, with
 torch fp32 and with the runtime ``auto`` picks, each building its own index
@@ -167,7 +169,7 @@ def make_candidate(name: str, config: Config, scratch: Path) -> tuple[Row, Calla
                         batch_size=config.embed_batch_size, threads=threads)
 
     if name == "auto":
-        emb = Embedder.from_config(config.replace(embed_runtime=EmbedRuntime.AUTO))
+        emb = Embedder.from_config(config.replace(embed_runtime=EmbedRuntime.AUTO), bulk=True)
         emb = wrap(emb.backend, emb.threads)
     elif base_name in {"onnx", "onnx-2t", "onnx-int8", "onnx-int8-ffn"}:
         if model_dir is None:
@@ -178,8 +180,9 @@ def make_candidate(name: str, config: Config, scratch: Path) -> tuple[Row, Calla
             model_file = _quantized(model_file, scratch, ffn_only=base_name.endswith("ffn"))
         intra = cores if base_name == "onnx-2t" else 1
         emb = wrap(OnnxBackend(model_dir, model_file, intra_threads=intra, **budget_kw), cores)
-    elif name in {"torch", "torch-bf16"}:
-        emb = wrap(TorchBackend.load(str(model_dir or config.embedder), bf16=name == "torch-bf16"), 1)
+    elif base_name in {"torch", "torch-bf16"}:
+        emb = wrap(TorchBackend.load(str(model_dir or config.embedder), bf16=base_name == "torch-bf16",
+                                     **budget_kw), 1)
     else:
         raise SystemExit(f"unknown candidate {name!r}: use some of {', '.join(ALL_CANDIDATES)}")
     backend = emb.backend
@@ -235,7 +238,7 @@ def run(dataset: str, n_texts: int, candidates: Sequence[str], config: Config,
     tokens = sum(lengths)
     progress(f"{len(texts):,} texts, {tokens:,} tokens ({dataset}); CPU {cpu.describe()}")
 
-    auto = Embedder.from_config(config.replace(embed_runtime=EmbedRuntime.AUTO))
+    auto = Embedder.from_config(config.replace(embed_runtime=EmbedRuntime.AUTO), bulk=True)
     auto_line = f"{auto.runtime} ({auto.choice})"
     baseline = Row("baseline: SentenceTransformer.encode", "torch", "fp32", f"1 x {torch.get_num_threads()}")
     encode_baseline = baseline_encoder(source)
@@ -308,7 +311,7 @@ def retrieval(datasets: Sequence[str], config: Config, progress: Callable[[str],
     from rag.models.embedder import Embedder
 
     runtimes = {"torch": Embedder.from_config(config.replace(embed_runtime=EmbedRuntime.TORCH)),
-                "auto": Embedder.from_config(config.replace(embed_runtime=EmbedRuntime.AUTO))}
+                "auto": Embedder.from_config(config.replace(embed_runtime=EmbedRuntime.AUTO), bulk=True)}
     lines = []
     for dataset in datasets:
         reports = {}

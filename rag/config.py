@@ -44,7 +44,7 @@ class EmbedRuntime(StrEnum):
     AUTO = "auto"               # the fastest verified runtime this CPU and install offer
     TORCH = "torch"             # sentence-transformers, fp32: the reference
     ONNX = "onnx"               # ONNX Runtime, fp32, fused graph (rag.models.onnx_export)
-    TORCH_BF16 = "torch-bf16"   # torch bf16 autocast: fast only with AMX
+    TORCH_BF16 = "torch-bf16"   # torch with bf16 weights: fast only with AMX
 
 
 class DenseKind(StrEnum):

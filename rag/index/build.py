@@ -87,7 +87,7 @@ def build_index(config: Config, *, full: bool = False, documents: Sequence[Docum
                              + ": add .txt, .md, .pdf, .docx or .html files, then rebuild")
 
         with stats.timing(Step.EMBEDDER):
-            embedder = embedder or Embedder.from_config(config)
+            embedder = embedder or Embedder.from_config(config, bulk=True)
         with stats.timing(Step.PREVIOUS):
             previous = None if full else _reusable_store(config, embedder)
         staging = Staging(config.index_dir / STAGING, _settings_key(config, embedder))

@@ -44,7 +44,7 @@ class _EmbedActor:
     def __init__(self, config: dict) -> None:
         from rag.models.embedder import Embedder
 
-        self.embedder = Embedder.from_config(Config(**config))
+        self.embedder = Embedder.from_config(Config(**config), bulk=True)
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         vectors = self.embedder.embed_passages([str(t) for t in batch[TEXT]])

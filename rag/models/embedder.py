@@ -15,9 +15,11 @@ Runtimes (``Config.embed_runtime``, :class:`~rag.config.EmbedRuntime`):
   to ``embed_threads`` passes (default: the usable cores) run at once: on 2
   shared cores this beat one pass on 2 threads, whose threads wait for each
   other whenever another process takes a core (README, "Embedding speed").
-* ``torch-bf16``: torch under bf16 autocast, fast only where AMX exists
-  (2.2x fp32 on a Sapphire Rapids, 5.9x slower on an AVX2-only EPYC).
-* ``auto``: bf16 first on AMX machines, then ONNX, then torch fp32.
+* ``torch-bf16``: torch with bfloat16 weights, fast only where AMX exists
+  (bench.embed: 4.8x the fp32 baseline on a Sapphire Rapids-class Xeon;
+  autocast was 5.9x slower than fp32 on an AVX2-only EPYC).
+* ``auto``: ONNX, then torch fp32; for an index build on an AMX machine
+  (``Embedder.from_config(config, bulk=True)``) bf16 first.
 
 Every runtime but torch fp32 is verified when loaded: it embeds
 :data:`rag.models.onnx_export.PROBE_TEXTS` and each vector must keep cosine
@@ -33,6 +35,7 @@ says which one runs ("onnx-fp32", "torch-fp32", "torch-bf16").
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import threading
@@ -56,6 +59,13 @@ MIN_COSINE = 0.999
 # texts go many to a pass, 500-token chunks one at a time. bench.embed on
 # 1,000 CMRC trial texts: 2.20x the torch baseline at 512, 1.76x at 2048.
 TOKEN_BUDGET = 512
+# bf16 on AMX wants larger matrices: bench.embed on 400 CMRC trial texts
+# (Sapphire Rapids-class Xeon, 2 cores): 4.2x the baseline at 1,024 tokens,
+# 4.6x at 2,048, 4.8x at 4,096, 4.1x at 8,192.
+BF16_TOKEN_BUDGET = 4096
+# Rows per bf16 pass, at most: terms are a few tokens each, and a pass of 256
+# of them still fits the budget (README, "Embedding speed").
+BF16_MAX_ROWS = 256
 
 
 class TextEmbedder(Protocol):
@@ -132,17 +142,21 @@ class Embedder:
         self._pool = ThreadPoolExecutor(self.threads, thread_name_prefix="embed") if self.threads > 1 else None
 
     @classmethod
-    def from_config(cls, config: Config) -> "Embedder":
-        """Load (once per process) the embedder that ``config`` names."""
+    def from_config(cls, config: Config, bulk: bool = False) -> "Embedder":
+        """Load (once per process) the embedder that ``config`` names;
+        ``bulk`` for an index build, whose runtime may differ from the one
+        that embeds questions (:func:`candidates`; same vectors within
+        :data:`MIN_COSINE`)."""
+        order = candidates(config.embed_runtime, _machine_cpu(), bulk)
         key = (f"{config.embedder}|{config.query_prefix}|{config.passage_prefix}|{config.embed_batch_size}"
-               f"|{config.embed_runtime}|{config.embed_threads}")
+               f"|{','.join(order)}|{config.embed_threads}")
         with _CACHE_LOCK:
             if key not in _CACHE:
-                _CACHE[key] = cls._load(config)
+                _CACHE[key] = cls._load(config, bulk)
             return _CACHE[key]
 
     @classmethod
-    def _load(cls, config: Config) -> "Embedder":
+    def _load(cls, config: Config, bulk: bool) -> "Embedder":
         path = config.embedder_path
         if path is not None and not path.exists():
             if config.embedder == DEFAULT_EMBEDDER:
@@ -155,7 +169,7 @@ class Embedder:
                                     "sentence-transformers folder, or unset it to use the bundled default")
         cpu = read_cpu_info()
         threads = config.embed_threads or cpu.usable_cores
-        backend, why = _choose_backend(config, path, cpu, threads)
+        backend, why = _choose_backend(config, path, cpu, threads, bulk)
         name = _model_name(config.embedder, path)
         log.info("embedder %s: runtime %s, %d pass(es) at once (%s); CPU %s", name, backend.runtime,
                  threads if backend.concurrent else 1, why, cpu.describe())
@@ -210,19 +224,27 @@ class Embedder:
 
 
 class TorchBackend:
-    """sentence-transformers on torch; ``bf16`` runs it under autocast."""
+    """sentence-transformers' modules on torch, fed token-budgeted batches;
+    ``bf16`` converts the weights to bfloat16 (fast where AMX runs bf16
+    matrix products, slow elsewhere)."""
 
     concurrent = False
 
-    def __init__(self, model, bf16: bool = False) -> None:
-        self.model = model
+    def __init__(self, model, bf16: bool = False, token_budget: int | None = None) -> None:
+        import torch
+
+        self.model = model.to(torch.bfloat16) if bf16 else model
         self.bf16 = bf16
         self.runtime = "torch-bf16" if bf16 else "torch-fp32"
+        self.token_budget = token_budget or (BF16_TOKEN_BUDGET if bf16 else TOKEN_BUDGET)
+        # padded positions are masked out, so any id would do; the model's own keeps tests honest
+        pad = model.tokenizer.pad_token_id
+        self.pad_id = int(pad) if pad is not None else 0
         self.dim = int(model.get_embedding_dimension() if hasattr(model, "get_embedding_dimension")
                        else model.get_sentence_embedding_dimension())
 
     @classmethod
-    def load(cls, source: str, bf16: bool = False) -> "TorchBackend":
+    def load(cls, source: str, bf16: bool = False, token_budget: int | None = None) -> "TorchBackend":
         from sentence_transformers import SentenceTransformer
 
         try:
@@ -230,30 +252,71 @@ class TorchBackend:
         except Exception as exc:  # the library raises many kinds; the user needs one message
             raise EmbedderError(f"cannot load embedder {source!r}: {exc}") from exc
         model.eval()
-        return cls(model, bf16)
+        return cls(model, bf16, token_budget)
 
     def plan(self, texts: Sequence[str], batch_size: int) -> list[tuple[list[int], object]]:
-        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
-        return [(rows, [texts[i] for i in rows])
-                for rows in (order[lo:lo + batch_size] for lo in range(0, len(order), batch_size))]
+        ids = self.model.tokenizer(list(texts), truncation=True, max_length=self.model.max_seq_length)["input_ids"]
+        widths = [self._width(len(i)) for i in ids]
+        max_rows = max(batch_size, BF16_MAX_ROWS) if self.bf16 else batch_size
+        return [(rows, [ids[r] for r in rows]) for rows in token_batches(widths, max_rows, self.token_budget)]
+
+    def _width(self, tokens: int) -> int:
+        return shape_width(tokens) if self.bf16 else tokens
 
     def run(self, batch: object) -> np.ndarray:
-        texts = list(batch)  # type: ignore[arg-type]
-        if self.bf16:
-            import torch
+        import torch
 
-            with torch.autocast("cpu", dtype=torch.bfloat16):
-                vectors = self._encode(texts)
-        else:
-            vectors = self._encode(texts)
-        vectors = np.asarray(vectors, dtype=np.float32)
-        if self.bf16:     # bf16 rounding leaves norms a little off 1
-            vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+        rows: list[list[int]] = batch  # type: ignore[assignment]
+        input_ids, mask = _padded(rows, self.pad_id, self._width(max(map(len, rows))))
+        with torch.inference_mode():
+            out = self.model.forward({"input_ids": torch.from_numpy(input_ids),
+                                      "attention_mask": torch.from_numpy(mask)})["sentence_embedding"]
+        vectors = out.float().numpy()
+        # bf16 rounding leaves norms a little off 1 (a model without a Normalize module, far off)
+        vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
         return vectors
 
-    def _encode(self, texts: list[str]):
-        return self.model.encode(texts, batch_size=len(texts), normalize_embeddings=True,
-                                 convert_to_numpy=True, show_progress_bar=False)
+
+def shape_width(tokens: int) -> int:
+    """The padded width of a bf16 batch whose longest row has ``tokens``
+    tokens: a multiple of 8 up to 64, then of an eighth of the next power of
+    two (80, 96, ..., 128, 160, ...), so at most 20 widths up to 512 and at
+    most 1/4 of a row wasted. Every new batch shape costs oneDNN a new AMX
+    kernel (compile time) and memory it keeps for the process's life: on 848
+    CMRC dev paragraphs unpadded widths grew the build's memory 1.0 -> 2.5 GB;
+    multiples of 64 kept it flat but made a 4-token term a 64-token row
+    (README, "Embedding speed")."""
+    step = max(8, (1 << (tokens - 1).bit_length()) // 8)
+    return -(-tokens // step) * step
+
+
+def token_batches(lengths: Sequence[int], max_rows: int, token_budget: int) -> list[list[int]]:
+    """Row indices cut into batches of similar lengths: sorted by length, at
+    most ``max_rows`` rows and ``token_budget`` tokens (rows x longest row)
+    each, so padding wastes little; a row longer than the budget goes alone."""
+    order = sorted(range(len(lengths)), key=lambda i: lengths[i])
+    batches: list[list[int]] = []
+    rows: list[int] = []
+    for i in order:
+        # rows are sorted by length, so the row being added is the longest
+        if rows and (len(rows) >= max_rows or (len(rows) + 1) * lengths[i] > token_budget):
+            batches.append(rows)
+            rows = []
+        rows.append(i)
+    if rows:
+        batches.append(rows)
+    return batches
+
+
+def _padded(rows: Sequence[Sequence[int]], pad_id: int, width: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """(input_ids, attention_mask), both (len(rows), ``width`` or the longest row) int64."""
+    width = max(width, max(len(r) for r in rows))
+    input_ids = np.full((len(rows), width), pad_id, dtype=np.int64)
+    mask = np.zeros((len(rows), width), dtype=np.int64)
+    for j, r in enumerate(rows):
+        input_ids[j, :len(r)] = r
+        mask[j, :len(r)] = 1
+    return input_ids, mask
 
 
 class OnnxBackend:
@@ -292,28 +355,12 @@ class OnnxBackend:
         self.dim = int(self.session.get_outputs()[0].shape[-1])
 
     def plan(self, texts: Sequence[str], batch_size: int) -> list[tuple[list[int], object]]:
-        ids = [np.asarray(e.ids, dtype=np.int64) for e in self.tokenizer.encode_batch(list(texts))]
-        order = sorted(range(len(ids)), key=lambda i: len(ids[i]))
-        batches: list[tuple[list[int], object]] = []
-        rows: list[int] = []
-        for i in order:
-            # rows are sorted by length, so the row being added is the longest
-            if rows and (len(rows) >= batch_size or (len(rows) + 1) * len(ids[i]) > self.token_budget):
-                batches.append((rows, [ids[r] for r in rows]))
-                rows = []
-            rows.append(i)
-        if rows:
-            batches.append((rows, [ids[r] for r in rows]))
-        return batches
+        ids = [e.ids for e in self.tokenizer.encode_batch(list(texts))]
+        return [(rows, [ids[r] for r in rows]) for rows in token_batches([len(i) for i in ids], batch_size,
+                                                                         self.token_budget)]
 
     def run(self, batch: object) -> np.ndarray:
-        rows: list[np.ndarray] = batch  # type: ignore[assignment]
-        width = max(len(r) for r in rows)
-        input_ids = np.full((len(rows), width), self.pad_id, dtype=np.int64)
-        mask = np.zeros((len(rows), width), dtype=np.int64)
-        for j, r in enumerate(rows):
-            input_ids[j, :len(r)] = r
-            mask[j, :len(r)] = 1
+        input_ids, mask = _padded(batch, self.pad_id)  # type: ignore[arg-type]
         (vectors,) = self.session.run(None, {"input_ids": input_ids, "attention_mask": mask})
         return np.asarray(vectors, dtype=np.float32)
 
@@ -339,12 +386,21 @@ def _pad_id(model_dir: Path, tokenizer) -> int:
 # --------------------------------------------------------------------------- choosing and verifying
 
 
-def candidates(runtime: EmbedRuntime, cpu: CpuInfo) -> list[EmbedRuntime]:
+@functools.cache
+def _machine_cpu() -> CpuInfo:
+    # from_config runs on every question; /proc/cpuinfo does not change
+    return read_cpu_info()
+
+
+def candidates(runtime: EmbedRuntime, cpu: CpuInfo, bulk: bool = False) -> list[EmbedRuntime]:
     """The runtimes to try, in order, for the configured ``runtime``; torch
-    fp32 always ends the list (it needs no verification)."""
+    fp32 always ends the list (it needs no verification). ``bulk``: for an
+    index build's thousands of texts rather than a question at a time."""
     if runtime == EmbedRuntime.AUTO:
-        # bf16 only with AMX (5.9x slower than fp32 without it); ONNX fp32 elsewhere.
-        order = [EmbedRuntime.TORCH_BF16, EmbedRuntime.ONNX] if cpu.amx else [EmbedRuntime.ONNX]
+        # bf16 only with AMX (5.9x slower than fp32 without it), and only in
+        # bulk: torch takes seconds to import and load where ONNX takes 0.4 s,
+        # and one question is too small a product for AMX to pay that back.
+        order = [EmbedRuntime.TORCH_BF16, EmbedRuntime.ONNX] if cpu.amx and bulk else [EmbedRuntime.ONNX]
     else:
         order = [runtime]
     return [r for r in order if r != EmbedRuntime.TORCH] + [EmbedRuntime.TORCH]
@@ -368,7 +424,8 @@ def _embed_all(backend: _Backend, texts: Sequence[str]) -> np.ndarray:
     return out
 
 
-def _choose_backend(config: Config, path: Path | None, cpu: CpuInfo, threads: int) -> tuple[_Backend, str]:
+def _choose_backend(config: Config, path: Path | None, cpu: CpuInfo, threads: int,
+                    bulk: bool = False) -> tuple[_Backend, str]:
     """The first candidate runtime that loads and passes verification, and
     a few words on why it was chosen."""
     source = str(path) if path is not None else config.embedder
@@ -381,14 +438,14 @@ def _choose_backend(config: Config, path: Path | None, cpu: CpuInfo, threads: in
             torch_backend = TorchBackend.load(source)
         return torch_backend
 
-    for runtime in candidates(config.embed_runtime, cpu):
+    for runtime in candidates(config.embed_runtime, cpu, bulk):
         if runtime == EmbedRuntime.TORCH:
             if config.embed_runtime == EmbedRuntime.TORCH:
                 return fp32(), "configured"
             why = "; ".join(reasons) or "no faster runtime for this CPU"
             return fp32(), f"fallback: {why}"
         try:
-            backend, reference = _load_candidate(runtime, path, fp32)
+            backend, reference = _load_candidate(runtime, source, path, fp32)
             lowest, how = _verified(runtime, backend, reference, path, cpu)
         except ImportError as exc:
             reason = f"{runtime} unavailable ({exc.name or exc} is not installed)"
@@ -432,14 +489,14 @@ def _verified(runtime: EmbedRuntime, backend: _Backend, reference: np.ndarray, p
     return lowest, ""
 
 
-def _load_candidate(runtime: EmbedRuntime, path: Path | None,
+def _load_candidate(runtime: EmbedRuntime, source: str, path: Path | None,
                     fp32: Callable[[], TorchBackend]) -> tuple[_Backend, np.ndarray]:
     """Load ``runtime``'s backend and the torch fp32 vectors of the probe texts."""
     from rag.models import onnx_export
 
     if runtime == EmbedRuntime.TORCH_BF16:
-        base = fp32()
-        return TorchBackend(base.model, bf16=True), _probe_reference(path, fp32)
+        # its own copy: the fp32 model stays whole for the fallback
+        return TorchBackend.load(source, bf16=True), _probe_reference(path, fp32)
     if runtime == EmbedRuntime.ONNX:
         if path is None:
             raise EmbedderError("ONNX needs a local model folder (a hub id is run by torch)")

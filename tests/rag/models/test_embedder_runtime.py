@@ -15,7 +15,8 @@ from rag.config import Config, EmbedRuntime
 from rag.models import embedder as embedder_module
 from rag.models import probe_cache
 from rag.models.cpu import CpuInfo
-from rag.models.embedder import MIN_COSINE, Embedder, TorchBackend, candidates, verify
+from rag.models.embedder import (MIN_COSINE, Embedder, TorchBackend, candidates, shape_width, token_batches,
+                                 verify)
 
 pytest.importorskip("onnxruntime")
 
@@ -58,11 +59,60 @@ def test_onnx_vectors_equal_torch_fp32(onnx_embedder, torch_embedder):
     assert onnx_embedder.embed_queries([]).shape == (0, 384)
 
 
-def test_auto_picks_onnx_without_amx_and_bf16_first_with_amx():
+def test_torch_fp32_vectors_are_sentence_transformers_encode(torch_embedder):
+    # the backend runs the model's modules itself; the reference is still encode()
+    model = torch_embedder.backend.model
+    for texts, prefix, method in ((QUERIES, torch_embedder.query_prefix, "embed_queries"),
+                                  (PASSAGES, torch_embedder.passage_prefix, "embed_passages")):
+        ref = model.encode([prefix + t for t in texts], normalize_embeddings=True, convert_to_numpy=True)
+        np.testing.assert_allclose(getattr(torch_embedder, method)(texts), ref, atol=2e-5)
+
+
+def test_auto_picks_bf16_first_only_for_bulk_work_on_amx():
+    # questions: ONNX everywhere (torch takes seconds to load for one question)
     assert candidates(EmbedRuntime.AUTO, AVX2) == [EmbedRuntime.ONNX, EmbedRuntime.TORCH]
-    assert candidates(EmbedRuntime.AUTO, AMX) == [EmbedRuntime.TORCH_BF16, EmbedRuntime.ONNX, EmbedRuntime.TORCH]
-    assert candidates(EmbedRuntime.TORCH, AMX) == [EmbedRuntime.TORCH]
+    assert candidates(EmbedRuntime.AUTO, AMX) == [EmbedRuntime.ONNX, EmbedRuntime.TORCH]
+    # an index build: bf16 only where AMX runs it (5.9x slower than fp32 on AVX2)
+    assert candidates(EmbedRuntime.AUTO, AVX2, bulk=True) == [EmbedRuntime.ONNX, EmbedRuntime.TORCH]
+    assert candidates(EmbedRuntime.AUTO, AMX, bulk=True) == [EmbedRuntime.TORCH_BF16, EmbedRuntime.ONNX,
+                                                             EmbedRuntime.TORCH]
+    # a configured runtime is what it says, bulk or not
+    assert candidates(EmbedRuntime.TORCH, AMX, bulk=True) == [EmbedRuntime.TORCH]
     assert candidates(EmbedRuntime.ONNX, AVX2) == [EmbedRuntime.ONNX, EmbedRuntime.TORCH]
+    assert candidates(EmbedRuntime.TORCH_BF16, AVX2) == [EmbedRuntime.TORCH_BF16, EmbedRuntime.TORCH]
+
+
+def test_bf16_vectors_keep_the_cosine_floor_to_fp32(torch_embedder):
+    # bf16 weights, rows padded to shape_width: padding must not leak into the
+    # mean, or the short texts among long ones would drift far off fp32
+    bf16 = TorchBackend.load(str(Config.from_env({}).embedder_path), bf16=True)
+    assert bf16.runtime == "torch-bf16"
+    emb = Embedder(bf16, name=torch_embedder.name, query_prefix=torch_embedder.query_prefix,
+                   passage_prefix=torch_embedder.passage_prefix, batch_size=32)
+    ours = emb.embed_passages(PASSAGES + QUERIES)
+    ref = torch_embedder.embed_passages(PASSAGES + QUERIES)
+    assert ours.dtype == np.float32
+    np.testing.assert_allclose(np.linalg.norm(ours, axis=1), 1.0, atol=1e-5)
+    assert (ours * ref).sum(axis=1).min() >= MIN_COSINE
+
+
+def test_shape_width_gives_few_widths_and_wastes_at_most_a_quarter():
+    widths = [shape_width(n) for n in range(1, 513)]
+    assert all(w >= n for n, w in zip(range(1, 513), widths))
+    assert all(w - n < max(8, n / 4) for n, w in zip(range(1, 513), widths))
+    assert sorted(set(widths))[:9] == [8, 16, 24, 32, 40, 48, 56, 64, 80]
+    assert len(set(widths)) == 20 and widths[-1] == 512
+
+
+def test_token_batches_respect_rows_and_budget_and_cover_every_row():
+    lengths = [3, 500, 40, 41, 7, 7, 600, 12, 39, 5] * 3
+    batches = token_batches(lengths, max_rows=4, token_budget=128)
+    assert sorted(i for b in batches for i in b) == list(range(len(lengths)))
+    for b in batches:
+        longest = max(lengths[i] for i in b)
+        assert len(b) <= 4
+        assert len(b) * longest <= 128 or len(b) == 1          # a row over the budget goes alone
+        assert [lengths[i] for i in b] == sorted(lengths[i] for i in b)
 
 
 class _Perturbed:
@@ -93,7 +143,7 @@ def test_a_runtime_below_the_cosine_floor_is_refused(onnx_embedder, torch_embedd
     bad = _Perturbed(onnx_embedder.backend)
     assert verify(bad, reference) < MIN_COSINE
 
-    monkeypatch.setattr(embedder_module, "_load_candidate", lambda runtime, path, fp32: (bad, reference))
+    monkeypatch.setattr(embedder_module, "_load_candidate", lambda runtime, source, path, fp32: (bad, reference))
     monkeypatch.setattr(TorchBackend, "load", classmethod(lambda cls, source, bf16=False: torch_embedder.backend))
     # No earlier verification to lean on, and a record of each one remembered.
     remembered = []
