@@ -246,7 +246,10 @@ class TorchBackend:
     @classmethod
     def load(cls, source: str, bf16: bool = False, token_budget: int | None = None) -> "TorchBackend":
         from sentence_transformers import SentenceTransformer
+        from transformers.utils import logging as transformers_logging
 
+        # its "Loading weights" bar would break into the build's progress line
+        transformers_logging.disable_progress_bar()
         try:
             model = SentenceTransformer(source, device="cpu")
         except Exception as exc:  # the library raises many kinds; the user needs one message
