@@ -1,8 +1,10 @@
 """The build's embedding on a Ray cluster (``--ray ADDRESS`` / ``RAG_RAY``).
 
-Ray Data spreads the passages over a pool of actors, each holding the same
-embedder as a local build (:meth:`rag.models.embedder.Embedder.from_config`,
-one forward pass at a time per actor, one CPU each), and the vectors come
+Ray Data spreads the passages over a pool of actors, each holding the
+embedder questions use (:meth:`rag.models.embedder.Embedder.from_config`:
+ONNX wherever it loads, where a local build on an AMX CPU runs bf16; the
+vectors agree within the runtimes' cosine floor), one forward pass at a time
+per actor, one CPU each, and the vectors come
 back in the order of the texts. The build's resumable stream
 (:func:`rag.index.staging.embed_stream`) is unchanged: it hands each
 checkpoint's texts to :meth:`RayEmbedder.embed_passages` instead of the local
@@ -44,7 +46,11 @@ class _EmbedActor:
     def __init__(self, config: dict) -> None:
         from rag.models.embedder import Embedder
 
-        self.embedder = Embedder.from_config(Config(**config), bulk=True)
+        # Not bulk: Ray Data starts a pool of actors for every checkpoint's texts and hands
+        # each batches of embed_batch_size texts, too few for bf16's 4,096-token passes to pay
+        # for loading torch in every actor (ONNX loads in 0.4 s). With bf16 actors the Ray test
+        # over the essay took 698 s on a 2-core AMX machine (another benchmark running).
+        self.embedder = Embedder.from_config(Config(**config))
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         vectors = self.embedder.embed_passages([str(t) for t in batch[TEXT]])

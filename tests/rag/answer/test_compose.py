@@ -102,8 +102,13 @@ def test_without_a_clause_table_the_units_the_sentence_table_lacks_are_embedded(
     without = score_units(question, hits, counting, retriever.config, store=store, vectors=SentenceVectors(100))
     stored = [c for c in pool if (c.unit.start, c.unit.end) in store.sentences.spans_of(c.hit.chunk.id)]
     assert len(counting.passages) == len(pool) - len(stored) > 0
-    # The same scores either way: the clause table holds what would be embedded.
-    assert [round(s.score, 4) for s in without] == [round(s.score, 4) for s in with_table]
+    # The same scores either way: the clause table holds what would be embedded. (Within a few
+    # thousandths: on an AMX machine the build embeds in bf16 and the question's units in fp32,
+    # vectors within MIN_COSINE; a wrong unit's text would move its score by tenths.)
+    key = lambda s: (s.candidate.hit.chunk.id, s.candidate.unit.start, s.candidate.unit.end)  # noqa: E731
+    assert sorted(map(key, without)) == sorted(map(key, with_table))
+    by_key = {key(s): s.score for s in with_table}
+    assert max(abs(s.score - by_key[key(s)]) for s in without) < 0.005
 
 
 def assert_citations_exact(answer, documents_text):

@@ -13,6 +13,7 @@ import pytest
 
 from support import ESSAY, PROJECT_ROOT, make_config
 from rag.index.store import IndexStore
+from rag.models.embedder import MIN_COSINE, Embedder
 
 
 @pytest.fixture(scope="module")
@@ -35,8 +36,13 @@ def test_a_build_embedded_on_ray_has_the_vectors_of_a_local_build(local_ray, ess
     on_ray, local = IndexStore.load(config.index_dir), IndexStore.load(essay_config.index_dir)
     assert report.stats.chunks_embedded == len(on_ray.chunks) == len(local.chunks)
     assert [c.text for c in on_ray.chunks] == [c.text for c in local.chunks]
-    assert np.allclose(on_ray.vectors, local.vectors, atol=1e-5)
-    assert np.allclose(on_ray.sentences.vectors, local.sentences.vectors, atol=1e-5)
+    # The actors embed as a question is embedded (ONNX wherever it loads); the local build may
+    # have run bf16 (an AMX machine): then the vectors agree within the runtimes' cosine floor.
+    same_runtime = Embedder.from_config(config).runtime == Embedder.from_config(config, bulk=True).runtime
+    for ours, theirs in ((on_ray.vectors, local.vectors), (on_ray.sentences.vectors, local.sentences.vectors)):
+        if same_runtime:
+            assert np.allclose(ours, theirs, atol=1e-5)
+        assert (ours * theirs).sum(axis=1).min() >= MIN_COSINE
 
 
 def test_without_the_flags_a_build_and_a_search_import_neither_ray_nor_milvus(tmp_path):
