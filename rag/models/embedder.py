@@ -16,8 +16,9 @@ Runtimes (``Config.embed_runtime``, :class:`~rag.config.EmbedRuntime`):
   shared cores this beat one pass on 2 threads, whose threads wait for each
   other whenever another process takes a core (README, "Embedding speed").
 * ``torch-bf16``: torch with bfloat16 weights, fast only where AMX exists
-  (bench.embed: 4.8x the fp32 baseline on a Sapphire Rapids-class Xeon;
-  autocast was 5.9x slower than fp32 on an AVX2-only EPYC).
+  (bench.embed: 3.6x the fp32 baseline on a 2-core AMX Xeon, where
+  autocast gave 2.4x; autocast was 5.9x slower than fp32 on an AVX2-only
+  EPYC).
 * ``auto``: ONNX, then torch fp32; for an index build on an AMX machine
   (``Embedder.from_config(config, bulk=True)``) bf16 first.
 
@@ -60,8 +61,8 @@ MIN_COSINE = 0.999
 # 1,000 CMRC trial texts: 2.20x the torch baseline at 512, 1.76x at 2048.
 TOKEN_BUDGET = 512
 # bf16 on AMX wants larger matrices: bench.embed on 400 CMRC trial texts
-# (Sapphire Rapids-class Xeon, 2 cores): 4.2x the baseline at 1,024 tokens,
-# 4.6x at 2,048, 4.8x at 4,096, 4.1x at 8,192.
+# (2-core AMX Xeon, widths by shape_width): 3.40x the baseline at 2,048
+# tokens, 3.56x at 4,096, 2.97x at 8,192.
 BF16_TOKEN_BUDGET = 4096
 # Rows per bf16 pass, at most: terms are a few tokens each, and a pass of 256
 # of them still fits the budget (README, "Embedding speed").
