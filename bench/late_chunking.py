@@ -80,7 +80,7 @@ def run(dataset: str, config: Config) -> LateChunkingReport:
 
     from ingest.chunking import chunk_document
     from rag.index.texts import chunk_sentence_spans, passage_text, sentence_text
-    from rag.models.embedder import Embedder, TorchBackend, _padded, shape_width, token_batches
+    from rag.models.embedder import Embedder, TorchBackend, pad_rows, token_batches
 
     evalset, questions = load_dataset(dataset)
     embedder = Embedder.from_config(config, bulk=True)
@@ -112,9 +112,9 @@ def run(dataset: str, config: Config) -> LateChunkingReport:
     late = np.zeros_like(separate)
     beyond = 0
     t0 = time.perf_counter()
-    widths = [shape_width(len(ids)) if model.bf16 else len(ids) for ids in encoded["input_ids"]]
+    widths = [model.padded_width(len(ids)) for ids in encoded["input_ids"]]
     for rows in token_batches(widths, 256, model.token_budget):
-        input_ids, mask = _padded([encoded["input_ids"][i] for i in rows], model.pad_id, max(widths[i] for i in rows))
+        input_ids, mask = pad_rows([encoded["input_ids"][i] for i in rows], model.pad_id, max(widths[i] for i in rows))
         with torch.inference_mode():
             out = model.model.forward({"input_ids": torch.from_numpy(input_ids),
                                        "attention_mask": torch.from_numpy(mask)})

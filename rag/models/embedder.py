@@ -238,7 +238,7 @@ class TorchBackend:
         self.bf16 = bf16
         self.runtime = "torch-bf16" if bf16 else "torch-fp32"
         self.token_budget = token_budget or (BF16_TOKEN_BUDGET if bf16 else TOKEN_BUDGET)
-        # padded positions are masked out, so any id would do; the model's own keeps tests honest
+        # padded positions are masked out, so any id would do: the tokenizer's own, as encode() pads
         pad = model.tokenizer.pad_token_id
         self.pad_id = int(pad) if pad is not None else 0
         self.dim = int(model.get_embedding_dimension() if hasattr(model, "get_embedding_dimension")
@@ -260,18 +260,19 @@ class TorchBackend:
 
     def plan(self, texts: Sequence[str], batch_size: int) -> list[tuple[list[int], object]]:
         ids = self.model.tokenizer(list(texts), truncation=True, max_length=self.model.max_seq_length)["input_ids"]
-        widths = [self._width(len(i)) for i in ids]
+        widths = [self.padded_width(len(i)) for i in ids]
         max_rows = max(batch_size, BF16_MAX_ROWS) if self.bf16 else batch_size
         return [(rows, [ids[r] for r in rows]) for rows in token_batches(widths, max_rows, self.token_budget)]
 
-    def _width(self, tokens: int) -> int:
+    def padded_width(self, tokens: int) -> int:
+        """The width a batch whose longest row has ``tokens`` tokens is padded to."""
         return shape_width(tokens) if self.bf16 else tokens
 
     def run(self, batch: object) -> np.ndarray:
         import torch
 
         rows: list[list[int]] = batch  # type: ignore[assignment]
-        input_ids, mask = _padded(rows, self.pad_id, self._width(max(map(len, rows))))
+        input_ids, mask = pad_rows(rows, self.pad_id, self.padded_width(max(map(len, rows))))
         with torch.inference_mode():
             out = self.model.forward({"input_ids": torch.from_numpy(input_ids),
                                       "attention_mask": torch.from_numpy(mask)})["sentence_embedding"]
@@ -312,7 +313,7 @@ def token_batches(lengths: Sequence[int], max_rows: int, token_budget: int) -> l
     return batches
 
 
-def _padded(rows: Sequence[Sequence[int]], pad_id: int, width: int = 0) -> tuple[np.ndarray, np.ndarray]:
+def pad_rows(rows: Sequence[Sequence[int]], pad_id: int, width: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """(input_ids, attention_mask), both (len(rows), ``width`` or the longest row) int64."""
     width = max(width, max(len(r) for r in rows))
     input_ids = np.full((len(rows), width), pad_id, dtype=np.int64)
@@ -364,7 +365,7 @@ class OnnxBackend:
                                                                          self.token_budget)]
 
     def run(self, batch: object) -> np.ndarray:
-        input_ids, mask = _padded(batch, self.pad_id)  # type: ignore[arg-type]
+        input_ids, mask = pad_rows(batch, self.pad_id)  # type: ignore[arg-type]
         (vectors,) = self.session.run(None, {"input_ids": input_ids, "attention_mask": mask})
         return np.asarray(vectors, dtype=np.float32)
 
