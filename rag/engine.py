@@ -216,8 +216,8 @@ class Engine:
         """Build (incrementally unless ``full``), publish, and start serving
         the new index. On failure the old index keeps serving and the
         exception (:class:`~rag.index.build.BuildError` and others) propagates."""
-        report = build_index(self.config, full=full, progress=progress,
-                             embedder=Embedder.from_config(self.config, bulk=True))
+        # build_index loads the build's embedder (bf16 on AMX) once it has documents to embed
+        report = build_index(self.config, full=full, progress=progress)
         if not self.reload():
             raise self._load_error
         return report
