@@ -76,11 +76,9 @@ def token_rows(offsets: Sequence[tuple[int, int]], start: int, end: int) -> list
 
 
 def run(dataset: str, config: Config) -> LateChunkingReport:
-    import torch
-
     from ingest.chunking import chunk_document
     from rag.index.texts import chunk_sentence_spans, passage_text, sentence_text
-    from rag.models.embedder import Embedder, TorchBackend, pad_rows, token_batches
+    from rag.models.embedder import Embedder, TorchBackend
 
     evalset, questions = load_dataset(dataset)
     embedder = Embedder.from_config(config, bulk=True)
@@ -112,12 +110,8 @@ def run(dataset: str, config: Config) -> LateChunkingReport:
     late = np.zeros_like(separate)
     beyond = 0
     t0 = time.perf_counter()
-    widths = [model.padded_width(len(ids)) for ids in encoded["input_ids"]]
-    for rows in token_batches(widths, 256, model.token_budget):
-        input_ids, mask = pad_rows([encoded["input_ids"][i] for i in rows], model.pad_id, max(widths[i] for i in rows))
-        with torch.inference_mode():
-            out = model.model.forward({"input_ids": torch.from_numpy(input_ids),
-                                       "attention_mask": torch.from_numpy(mask)})
+    for rows in model.batches(encoded["input_ids"], config.embed_batch_size):
+        out = model.features([encoded["input_ids"][i] for i in rows])
         states = out["token_embeddings"].float().numpy()
         pooled = out["sentence_embedding"].float().numpy()
         for k, i in enumerate(rows):
@@ -131,19 +125,25 @@ def run(dataset: str, config: Config) -> LateChunkingReport:
                 else:
                     late[j], beyond = pooled[k], beyond + 1
     late_seconds = time.perf_counter() - t0
-    late /= np.maximum(np.linalg.norm(late, axis=1, keepdims=True), 1e-12)
+    late = _unit(late)
 
     cosines = (separate * late).sum(axis=1)
-    asked = [q for q in questions if q.doc]
-    question_vectors = embedder.embed_queries([q.question for q in asked])
-    rankings = [_ranking(name, vectors, question_vectors, asked, chunks, sentences, by_chunk, doc_texts)
+    # each answerable question and the chunks holding its evidence, found once for the three rankings
+    asked = []
+    for q in questions:
+        gold = [i for i, c in enumerate(chunks) if q.doc and c.doc == q.doc and evidence_match(c.text, q.evidence)]
+        if gold:
+            asked.append((q, gold))
+    question_vectors = embedder.embed_queries([q.question for q, _ in asked])
+    rankings = [_ranking(name, vectors, question_vectors, asked, sentences, by_chunk, doc_texts)
                 for name, vectors in (("separate", separate), ("late", late),
                                       ("mean of both", _unit(separate + late)))]
-    count = lambda ts: sum(len(ids) for ids in tokenizer(ts, truncation=True, max_length=512)["input_ids"])  # noqa: E731
+    sentence_ids = tokenizer([embedder.passage_prefix + t for t in texts], truncation=True,
+                             max_length=model.model.max_seq_length)["input_ids"]
     return LateChunkingReport(
         dataset=dataset, runtime=embedder.runtime, cpu=read_cpu_info(import_torch=True).describe(),
         chunks=len(chunks), sentences=len(sentences), chunk_tokens=sum(len(i) for i in encoded["input_ids"]),
-        sentence_tokens=count([embedder.passage_prefix + t for t in texts]),
+        sentence_tokens=sum(len(i) for i in sentence_ids),
         separate_seconds=separate_seconds, late_seconds=late_seconds, beyond_512=beyond,
         cosine_min=float(cosines.min()), cosine_p10=float(np.percentile(cosines, 10)),
         cosine_median=float(np.median(cosines)), rankings=rankings)
@@ -153,24 +153,22 @@ def _unit(vectors: np.ndarray) -> np.ndarray:
     return vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
 
 
-def _ranking(name: str, vectors: np.ndarray, question_vectors: np.ndarray, asked: list, chunks: list,
+def _ranking(name: str, vectors: np.ndarray, question_vectors: np.ndarray, asked: list[tuple[object, list[int]]],
              sentences: list[tuple[int, int, int]], by_chunk: dict[int, list[int]],
              texts: dict[str, str]) -> SentenceRanking:
+    """``asked``: (question, rows of the chunks holding its evidence)."""
     sentence_chunk = np.array([row for row, _, _ in sentences])
-    chunk_hits = sentence_hits = scored = 0
-    for q, qv in zip(asked, question_vectors):
-        gold = [i for i, c in enumerate(chunks) if c.doc == q.doc and evidence_match(c.text, q.evidence)]
-        if not gold:
-            continue
-        scored += 1
+    chunk_hits = sentence_hits = 0
+    for (q, gold), qv in zip(asked, question_vectors):
         cosines = vectors @ qv
-        best = np.full(len(chunks), -np.inf)
+        best = np.full(len(by_chunk), -np.inf)     # every chunk has a sentence (the whole chunk at least)
         np.maximum.at(best, sentence_chunk, cosines)
         chunk_hits += int(best.argmax() in gold)
         rows = by_chunk[gold[0]]
         _, a, b = sentences[rows[int(np.argmax(cosines[rows]))]]
         sentence_hits += int(evidence_match(texts[q.doc][a:b], q.evidence))
-    return SentenceRanking(name, chunk_hits / max(scored, 1), sentence_hits / max(scored, 1), scored)
+    scored = max(len(asked), 1)
+    return SentenceRanking(name, chunk_hits / scored, sentence_hits / scored, len(asked))
 
 
 def format_report(r: LateChunkingReport) -> str:

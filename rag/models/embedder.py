@@ -260,23 +260,31 @@ class TorchBackend:
 
     def plan(self, texts: Sequence[str], batch_size: int) -> list[tuple[list[int], object]]:
         ids = self.model.tokenizer(list(texts), truncation=True, max_length=self.model.max_seq_length)["input_ids"]
-        widths = [self.padded_width(len(i)) for i in ids]
-        max_rows = max(batch_size, BF16_MAX_ROWS) if self.bf16 else batch_size
-        return [(rows, [ids[r] for r in rows]) for rows in token_batches(widths, max_rows, self.token_budget)]
+        return [(rows, [ids[r] for r in rows]) for rows in self.batches(ids, batch_size)]
 
-    def padded_width(self, tokens: int) -> int:
-        """The width a batch whose longest row has ``tokens`` tokens is padded to."""
+    def batches(self, ids: Sequence[Sequence[int]], batch_size: int) -> list[list[int]]:
+        """Row indices of ``ids`` (each text's token ids) cut into the
+        batches :meth:`features` takes."""
+        widths = [self._width(len(i)) for i in ids]
+        max_rows = max(batch_size, BF16_MAX_ROWS) if self.bf16 else batch_size
+        return token_batches(widths, max_rows, self.token_budget)
+
+    def _width(self, tokens: int) -> int:
         return shape_width(tokens) if self.bf16 else tokens
 
-    def run(self, batch: object) -> np.ndarray:
+    def features(self, rows: Sequence[Sequence[int]]) -> dict:
+        """The model's outputs for one batch of token id rows:
+        ``token_embeddings`` (rows, width, dim) and ``sentence_embedding``
+        (rows, dim) tensors, ``attention_mask`` (rows, width)."""
         import torch
 
-        rows: list[list[int]] = batch  # type: ignore[assignment]
-        input_ids, mask = pad_rows(rows, self.pad_id, self.padded_width(max(map(len, rows))))
+        input_ids, mask = _pad_rows(rows, self.pad_id, self._width(max(map(len, rows))))
         with torch.inference_mode():
-            out = self.model.forward({"input_ids": torch.from_numpy(input_ids),
-                                      "attention_mask": torch.from_numpy(mask)})["sentence_embedding"]
-        vectors = out.float().numpy()
+            return self.model.forward({"input_ids": torch.from_numpy(input_ids),
+                                       "attention_mask": torch.from_numpy(mask)})
+
+    def run(self, batch: object) -> np.ndarray:
+        vectors = self.features(batch)["sentence_embedding"].float().numpy()  # type: ignore[arg-type]
         # bf16 rounding leaves norms a little off 1 (a model without a Normalize module, far off)
         vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
         return vectors
@@ -313,7 +321,7 @@ def token_batches(lengths: Sequence[int], max_rows: int, token_budget: int) -> l
     return batches
 
 
-def pad_rows(rows: Sequence[Sequence[int]], pad_id: int, width: int = 0) -> tuple[np.ndarray, np.ndarray]:
+def _pad_rows(rows: Sequence[Sequence[int]], pad_id: int, width: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """(input_ids, attention_mask), both (len(rows), ``width`` or the longest row) int64."""
     width = max(width, max(len(r) for r in rows))
     input_ids = np.full((len(rows), width), pad_id, dtype=np.int64)
@@ -365,7 +373,7 @@ class OnnxBackend:
                                                                          self.token_budget)]
 
     def run(self, batch: object) -> np.ndarray:
-        input_ids, mask = pad_rows(batch, self.pad_id)  # type: ignore[arg-type]
+        input_ids, mask = _pad_rows(batch, self.pad_id)  # type: ignore[arg-type]
         (vectors,) = self.session.run(None, {"input_ids": input_ids, "attention_mask": mask})
         return np.asarray(vectors, dtype=np.float32)
 
