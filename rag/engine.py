@@ -216,7 +216,7 @@ class Engine:
         """Build (incrementally unless ``full``), publish, and start serving
         the new index. On failure the old index keeps serving and the
         exception (:class:`~rag.index.build.BuildError` and others) propagates."""
-        # build_index loads the build's embedder (bf16 on AMX) once it has documents to embed
+        # build_index picks the build's embedder once it knows how much there is to embed
         report = build_index(self.config, full=full, progress=progress)
         if not self.reload():
             raise self._load_error

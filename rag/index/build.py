@@ -11,7 +11,9 @@ statistics are counted here too (:mod:`rag.index.term_stats`).
 
 Fast: the chunks and sentences of every new or changed document go to the
 embedder as one stream, longest first, so batches hold texts of one length
-(little padding) whatever the documents' sizes (:mod:`rag.index.staging`).
+(little padding) whatever the documents' sizes (:mod:`rag.index.staging`),
+by the question embedder unless there is enough to embed to repay loading a
+faster bulk runtime (bf16 on AMX: :meth:`Embedder.for_texts`).
 Incremental: a document whose bytes (sha256) and whose chunker and embedder
 settings are unchanged keeps its chunks and vectors from the serving index.
 Resumable: each finished batch of the stream is saved to ``index/.staging/``,
@@ -86,8 +88,10 @@ def build_index(config: Config, *, full: bool = False, documents: Sequence[Docum
                              + (f" ({reason})" if reason else "")
                              + ": add .txt, .md, .pdf, .docx or .html files, then rebuild")
 
+        chosen = embedder is None        # else the caller's embedder does all the work
         with stats.timing(Step.EMBEDDER):
-            embedder = embedder or Embedder.from_config(config, bulk=True)
+            # the question embedder: same model, name and vectors as the bulk one, and loaded fast
+            embedder = embedder or Embedder.from_config(config)
         with stats.timing(Step.PREVIOUS):
             previous = None if full else _reusable_store(config, embedder)
         staging = Staging(config.index_dir / STAGING, _settings_key(config, embedder))
@@ -100,6 +104,9 @@ def build_index(config: Config, *, full: bool = False, documents: Sequence[Docum
             raise BuildError(f"the documents in {config.corpus_dir} contain no text to index: "
                              "add documents with text, then rebuild")
         if any(part.vectors is None for part in parts):
+            if chosen:
+                with stats.timing(Step.EMBEDDER):
+                    embedder = Embedder.for_texts(config, _texts_to_embed(parts).all)
             with stats.timing(Step.EMBED):
                 _embed_new(parts, _passage_embedder(config, embedder), staging, staged, config, stats,
                            report_progress)
@@ -123,6 +130,7 @@ def build_index(config: Config, *, full: bool = False, documents: Sequence[Docum
         report_progress(BuildProgress(Stage.PUBLISH, 1, 1))
 
         report.version = version.name
+        report.runtime = getattr(embedder, "runtime", "")
         report.documents = len(entries)
         report.chunks = len(chunks)
         report.seconds = time.perf_counter() - started
@@ -250,18 +258,16 @@ def _embed_new(parts: list[_DocumentPart], embedder: TextEmbedder, staging: Stag
     Overlapping chunks repeat sentences, and documents repeat text: each
     distinct text is embedded once."""
     new = [part for part in parts if part.sentence_texts is not None]
-    passages = [passage_text(c) for part in new for c in part.chunks]
-    sentences = [t for part in new for t in part.sentence_texts]
-    clauses = [t for part in new for t in part.clause_texts or []]
-    n_chunks, n_texts = len(passages), len(passages) + len(sentences)
+    texts = _texts_to_embed(new)
+    n_chunks, n_texts = len(texts.passages), len(texts.passages) + len(texts.sentences)
 
-    def encode(texts: list[str], within) -> np.ndarray:
-        return embedder.embed_passages(texts, progress=within)
+    def encode(batch: list[str], within) -> np.ndarray:
+        return embedder.embed_passages(batch, progress=within)
 
     def on_progress(p: StreamProgress) -> None:
         report_progress(BuildProgress(Stage.EMBED, p.done, p.total, rate=p.rate, eta=p.eta))
 
-    embedded = embed_stream(passages + sentences + clauses, embedder.passage_prefix, encode, embedder.dim, staging,
+    embedded = embed_stream(texts.all, embedder.passage_prefix, encode, embedder.dim, staging,
                             staged, config.embed_checkpoint, on_progress, config.embed_checkpoint_seconds)
     chunk_vectors, sentence_vectors = embedded.vectors[:n_chunks], embedded.vectors[n_chunks:n_texts]
     clause_vectors = embedded.vectors[n_texts:]
@@ -281,6 +287,26 @@ def _embed_new(parts: list[_DocumentPart], embedder: TextEmbedder, staging: Stag
         part.clause_vectors = clause_vectors[k:k + q]
         part.sentence_texts = part.clause_texts = None
         c, s, k = c + n, s + m, k + q
+
+
+@dataclass
+class _NewTexts:
+    """The texts of the new parts, as :func:`_embed_new` streams them."""
+
+    passages: list[str]
+    sentences: list[str]
+    clauses: list[str]
+
+    @property
+    def all(self) -> list[str]:
+        return self.passages + self.sentences + self.clauses
+
+
+def _texts_to_embed(parts: list[_DocumentPart]) -> _NewTexts:
+    new = [part for part in parts if part.sentence_texts is not None]
+    return _NewTexts([passage_text(c) for part in new for c in part.chunks],
+                     [t for part in new for t in part.sentence_texts or []],
+                     [t for part in new for t in part.clause_texts or []])
 
 
 def _stacked(arrays: list[np.ndarray]) -> np.ndarray:

@@ -117,11 +117,14 @@ class BuildReport:
     failed: list[FailedEntry] = field(default_factory=list)
     seconds: float = 0.0
     stats: BuildStats = field(default_factory=BuildStats)
+    runtime: str = ""          # the embedder runtime that embedded ("onnx-fp32", "torch-bf16", ...)
 
     def summary(self) -> str:
         line = (f"indexed {self.documents} documents, {self.chunks} chunks "
                 f"({len(self.embedded_documents)} embedded, {len(self.reused_documents)} reused) "
                 f"in {self.seconds:.1f} s")
+        if self.embedded_documents and self.runtime:
+            line += f" by {self.runtime}"
         if self.failed:
             line += f"; {len(self.failed)} skipped: " + "; ".join(f"{f.path}: {f.reason}" for f in self.failed)
         return line

@@ -20,7 +20,8 @@ Runtimes (``Config.embed_runtime``, :class:`~rag.config.EmbedRuntime`):
   autocast gave 2.4x; autocast was 5.9x slower than fp32 on an AVX2-only
   EPYC).
 * ``auto``: ONNX, then torch fp32; for an index build on an AMX machine
-  (``Embedder.from_config(config, bulk=True)``) bf16 first.
+  (``Embedder.from_config(config, bulk=True)``) bf16 first, when the build
+  has enough to embed to repay loading torch (:meth:`Embedder.for_texts`).
 
 Every runtime but torch fp32 is verified when loaded: it embeds
 :data:`rag.models.onnx_export.PROBE_TEXTS` and each vector must keep cosine
@@ -67,6 +68,15 @@ BF16_TOKEN_BUDGET = 4096
 # Rows per bf16 pass, at most: terms are a few tokens each, and a pass of 256
 # of them still fits the budget (README, "Embedding speed").
 BF16_MAX_ROWS = 256
+# Tokens to embed from which a build loads the bulk runtime (bf16 on AMX)
+# beside the question runtime (ONNX). On a 2-core AMX Xeon loading bf16
+# torch took 12 s (5 of them importing sentence-transformers) and the
+# essay's build embedded 2,330 tokens/s on ONNX, ~6,300 on bf16
+# (bench.build): bf16 saves 0.27 ms a token, so it repays its load past
+# ~45,000 tokens. The essay (23,000) builds faster on ONNX.
+BULK_MIN_TOKENS = 45_000
+# Texts tokenized at a time by Embedder.count_tokens.
+COUNT_SLICE = 256
 
 
 class TextEmbedder(Protocol):
@@ -112,6 +122,10 @@ class _Backend(Protocol):
 
     def run(self, batch: object) -> np.ndarray: ...
 
+    def lengths(self, texts: Sequence[str]) -> list[int]:
+        """Each text's tokens, as ``plan`` cuts them (truncated)."""
+        ...
+
 
 class Embedder:
     """Encodes queries and passages into unit-norm float32 vectors.
@@ -148,13 +162,39 @@ class Embedder:
         ``bulk`` for an index build, whose runtime may differ from the one
         that embeds questions (:func:`candidates`; same vectors within
         :data:`MIN_COSINE`)."""
-        order = candidates(config.embed_runtime, _machine_cpu(), bulk)
-        key = (f"{config.embedder}|{config.query_prefix}|{config.passage_prefix}|{config.embed_batch_size}"
-               f"|{','.join(order)}|{config.embed_threads}")
+        key = cls._cache_key(config, candidates(config.embed_runtime, _machine_cpu(), bulk))
         with _CACHE_LOCK:
             if key not in _CACHE:
                 _CACHE[key] = cls._load(config, bulk)
             return _CACHE[key]
+
+    @classmethod
+    def for_texts(cls, config: Config, texts: Sequence[str]) -> "Embedder":
+        """The embedder to embed ``texts`` (passages, unprefixed) with in
+        one go: the bulk one (:meth:`from_config` with ``bulk``) when it is
+        loaded already, or when its runtime differs from the questions' and
+        ``texts`` hold at least :data:`BULK_MIN_TOKENS` tokens to repay
+        loading it; else the question embedder."""
+        question = cls.from_config(config)
+        cpu = _machine_cpu()
+        bulk_order = candidates(config.embed_runtime, cpu, bulk=True)
+        if bulk_order == candidates(config.embed_runtime, cpu):
+            return question
+        with _CACHE_LOCK:
+            loaded = _CACHE.get(cls._cache_key(config, bulk_order))
+        if loaded is not None:
+            return loaded
+        tokens = question.count_tokens([question.passage_prefix + t for t in texts], stop_at=BULK_MIN_TOKENS)
+        if tokens < BULK_MIN_TOKENS:
+            log.info("embedding %d texts (%d tokens) with the question runtime %s: too few to repay loading %s",
+                     len(texts), tokens, question.runtime, bulk_order[0])
+            return question
+        return cls.from_config(config, bulk=True)
+
+    @staticmethod
+    def _cache_key(config: Config, order: Sequence[EmbedRuntime]) -> str:
+        return (f"{config.embedder}|{config.query_prefix}|{config.passage_prefix}|{config.embed_batch_size}"
+                f"|{','.join(order)}|{config.embed_threads}")
 
     @classmethod
     def _load(cls, config: Config, bulk: bool) -> "Embedder":
@@ -178,6 +218,16 @@ class Embedder:
                        batch_size=config.embed_batch_size, threads=threads)
         embedder.choice = why
         return embedder
+
+    def count_tokens(self, texts: Sequence[str], stop_at: int | None = None) -> int:
+        """Tokens in ``texts`` (as given: add the prefix first), counted a
+        slice at a time and no further once ``stop_at`` is reached."""
+        total = 0
+        for start in range(0, len(texts), COUNT_SLICE):
+            total += sum(self.backend.lengths(texts[start:start + COUNT_SLICE]))
+            if stop_at is not None and total >= stop_at:
+                break
+        return total
 
     def embed_queries(self, texts: Sequence[str], batch_size: int | None = None) -> np.ndarray:
         """(n, dim) float32 unit vectors of questions, at most ``batch_size``
@@ -259,8 +309,14 @@ class TorchBackend:
         return cls(model, bf16, token_budget)
 
     def plan(self, texts: Sequence[str], batch_size: int) -> list[tuple[list[int], object]]:
-        ids = self.model.tokenizer(list(texts), truncation=True, max_length=self.model.max_seq_length)["input_ids"]
+        ids = self._ids(texts)
         return [(rows, [ids[r] for r in rows]) for rows in self.batches(ids, batch_size)]
+
+    def lengths(self, texts: Sequence[str]) -> list[int]:
+        return [len(i) for i in self._ids(texts)]
+
+    def _ids(self, texts: Sequence[str]) -> list[list[int]]:
+        return self.model.tokenizer(list(texts), truncation=True, max_length=self.model.max_seq_length)["input_ids"]
 
     def batches(self, ids: Sequence[Sequence[int]], batch_size: int) -> list[list[int]]:
         """Row indices of ``ids`` (each text's token ids) cut into the
@@ -372,6 +428,9 @@ class OnnxBackend:
         return [(rows, [ids[r] for r in rows]) for rows in token_batches([len(i) for i in ids], batch_size,
                                                                          self.token_budget)]
 
+    def lengths(self, texts: Sequence[str]) -> list[int]:
+        return [len(e.ids) for e in self.tokenizer.encode_batch(list(texts))]
+
     def run(self, batch: object) -> np.ndarray:
         input_ids, mask = _pad_rows(batch, self.pad_id)  # type: ignore[arg-type]
         (vectors,) = self.session.run(None, {"input_ids": input_ids, "attention_mask": mask})
@@ -476,7 +535,12 @@ def _choose_backend(config: Config, path: Path | None, cpu: CpuInfo, threads: in
             reasons.append(reason)
             continue
         mode = "auto" if config.embed_runtime == EmbedRuntime.AUTO else "configured"
-        detail = "AMX bf16" if runtime == EmbedRuntime.TORCH_BF16 else "no AMX" if mode == "auto" else runtime
+        if mode == "configured":
+            detail = str(runtime)
+        elif runtime == EmbedRuntime.TORCH_BF16:
+            detail = "AMX bf16"
+        else:
+            detail = "ONNX, questions' runtime" if cpu.amx else "ONNX, no AMX"
         return backend, f"{mode}: {detail}, probe cosine to torch fp32 >= {lowest:.5f}{how}"
     raise AssertionError("unreachable: torch ends every candidate list")
 

@@ -59,6 +59,23 @@ def test_manifest_records_embedder_chunker_and_document_hashes(essay_config):
     assert entry.metadata.get("date", "").startswith("2022-11-18")
 
 
+def test_a_build_too_small_to_repay_the_bulk_runtime_embeds_with_the_question_runtime(essay_config, tmp_path,
+                                                                                        monkeypatch):
+    from rag.models import embedder as embedder_module
+    from rag.models.embedder import Embedder
+
+    config = essay_config.replace(corpus_dir=tmp_path / "corpus", index_dir=tmp_path / "index")
+    shutil.copytree(essay_config.corpus_dir, config.corpus_dir)
+    question = Embedder.from_config(config)
+    # only the question embedder loaded: the build must decide about the bulk one (bf16 on AMX) itself
+    monkeypatch.setattr(embedder_module, "_CACHE", {k: v for k, v in embedder_module._CACHE.items() if v is question})
+    report = build_index(config)
+    # the essay is ~23,000 tokens to embed: under BULK_MIN_TOKENS on every machine
+    assert report.runtime == question.runtime and report.runtime in report.summary()
+    assert list(embedder_module._CACHE.values()) == [question]
+    assert IndexStore.load(config.index_dir).manifest.embedder == question.name
+
+
 def test_second_build_reuses_every_unchanged_document(small):
     first = build(small)
     assert sorted(first.embedded_documents) == ["a.txt", "b.txt"]

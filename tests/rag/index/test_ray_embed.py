@@ -37,7 +37,8 @@ def test_a_build_embedded_on_ray_has_the_vectors_of_a_local_build(local_ray, ess
     assert report.stats.chunks_embedded == len(on_ray.chunks) == len(local.chunks)
     assert [c.text for c in on_ray.chunks] == [c.text for c in local.chunks]
     # The actors embed as a question is embedded (ONNX wherever it loads); the local build may
-    # have run bf16 (an AMX machine): then the vectors agree within the runtimes' cosine floor.
+    # have run bf16 (on an AMX machine, once loaded in this process): then the vectors agree
+    # within the runtimes' cosine floor.
     same_runtime = Embedder.from_config(config).runtime == Embedder.from_config(config, bulk=True).runtime
     for ours, theirs in ((on_ray.vectors, local.vectors), (on_ray.sentences.vectors, local.sentences.vectors)):
         if same_runtime:

@@ -82,6 +82,49 @@ def test_auto_picks_bf16_first_only_for_bulk_work_on_amx():
     assert candidates(EmbedRuntime.TORCH_BF16, AVX2) == [EmbedRuntime.TORCH_BF16, EmbedRuntime.TORCH]
 
 
+def test_token_counts_match_the_tokenizer_and_stop_once_the_limit_is_reached(onnx_embedder, torch_embedder):
+    texts = [onnx_embedder.passage_prefix + t for t in PASSAGES] * 200        # 1,200 texts: five slices
+    lengths = [len(e.ids) for e in onnx_embedder.backend.tokenizer.encode_batch(texts[:len(PASSAGES)])]
+    assert onnx_embedder.count_tokens(texts) == sum(lengths) * 200
+    assert torch_embedder.count_tokens(texts[:len(PASSAGES)]) == sum(lengths)    # the same tokenizer either way
+    # a slice at a time: counting stops at the first slice that reaches the limit
+    per_slice = sum(lengths) * embedder_module.COUNT_SLICE // len(PASSAGES)
+    assert per_slice <= onnx_embedder.count_tokens(texts, stop_at=10) < 2 * per_slice
+
+
+def test_a_build_loads_the_bulk_runtime_only_when_its_work_repays_the_load(onnx_embedder, monkeypatch):
+    config = Config.from_env({})
+    bulk_embedder = object()      # stands for the bf16 embedder: loading it is what is being decided
+    loads: list[bool] = []
+
+    def from_config(cfg: Config, bulk: bool = False):
+        loads.append(bulk)
+        return bulk_embedder if bulk else onnx_embedder
+
+    monkeypatch.setattr(Embedder, "from_config", staticmethod(from_config))
+    monkeypatch.setattr(embedder_module, "_CACHE", {})
+    monkeypatch.setattr(embedder_module, "_machine_cpu", lambda: AMX)
+    tokens = onnx_embedder.count_tokens([onnx_embedder.passage_prefix + t for t in PASSAGES])
+
+    # the essay's size and less: the question runtime (ONNX) embeds it, no bf16 load
+    assert Embedder.for_texts(config, PASSAGES) is onnx_embedder and loads == [False]
+    monkeypatch.setattr(embedder_module, "BULK_MIN_TOKENS", tokens + 1)
+    assert Embedder.for_texts(config, PASSAGES) is onnx_embedder
+    # enough tokens to repay the load: the bulk runtime
+    monkeypatch.setattr(embedder_module, "BULK_MIN_TOKENS", tokens)
+    assert Embedder.for_texts(config, PASSAGES) is bulk_embedder and loads[-1] is True
+    # once loaded, the bulk embedder takes any work: it is the faster one
+    key = Embedder._cache_key(config, candidates(config.embed_runtime, AMX, bulk=True))
+    embedder_module._CACHE[key] = bulk_embedder
+    monkeypatch.setattr(embedder_module, "BULK_MIN_TOKENS", 10**9)
+    assert Embedder.for_texts(config, PASSAGES[:1]) is bulk_embedder
+    # without AMX the bulk runtime is the questions' own: nothing to decide, nothing counted
+    monkeypatch.setattr(embedder_module, "_machine_cpu", lambda: AVX2)
+    monkeypatch.setattr(embedder_module, "BULK_MIN_TOKENS", 0)
+    loads.clear()
+    assert Embedder.for_texts(config, PASSAGES) is onnx_embedder and loads == [False]
+
+
 def test_bf16_vectors_keep_the_cosine_floor_to_fp32(torch_embedder):
     # bf16 weights, rows padded to shape_width: padding must not leak into the
     # mean, or the short texts among long ones would drift far off fp32
