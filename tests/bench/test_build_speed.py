@@ -99,6 +99,8 @@ def test_markdown_and_json_reports(report, capsys):
     rows = [line for line in table.splitlines() if line.startswith("| ") and not line.startswith("| run")]
     assert [row.split(" | ")[0] for row in rows] == ["| full", "| unchanged", "| one changed", "| resumed"]
     assert "0 / 3" in rows[1]
+    separator = next(line for line in table.splitlines() if line.startswith("|---"))
+    assert {len(line.split("|")) for line in [header, separator, *rows]} == {len(header.split("|"))}
     data = json.loads(json.dumps(report.to_json()))
     assert [r["name"] for r in data["runs"]] == ["full", "unchanged", "one changed", "resumed"]
 
@@ -117,5 +119,8 @@ def test_command_line_prints_json(tmp_path, capsys):
     assert baseline["build_texts"] == data["chunks"] + data["sentences"] + data["clauses"] + data["terms"]
     assert baseline["speedup"] > 0 and baseline["wall_over_embedding"] >= 1
     assert data["cpu"] and data["runtime"]
+    # each run names the runtime it chose; the report's is the full build's (the interrupted run's too)
+    assert data["runs"][0]["runtime"] and data["runtime"].startswith(data["runs"][0]["runtime"])
+    assert data["runs"][1]["runtime"] == ""       # the unchanged run embedded nothing
     resumed = data["runs"][3]
     assert resumed["chunks_staged"] == 1 and resumed["chunks_embedded"] == 0 and resumed["terms_embedded"] > 0
