@@ -108,6 +108,17 @@ class QuestionFrame:
         chars = frozenset(ch for t in content for ch in t)
         return cls(answer_target(question), left, right.removeprefix("的"), head, content, chars)
 
+    @functools.cached_property
+    def subject(self) -> str:
+        """The text left of the question word without a final 是/为: what the
+        answer is said of ("中国的首都" of "中国的首都是哪里")."""
+        return self.left.removesuffix("是").removesuffix("为")
+
+    @functools.cached_property
+    def around(self) -> str:
+        """The question's text left and right of its question word, as one string."""
+        return self.left + self.right
+
 
 @dataclass(frozen=True)
 class SpanCandidate:
@@ -174,6 +185,16 @@ def feature_names() -> list[str]:
 
 
 _INSIDE_QUESTION = feature_names().index("inside_question")
+# Where each block of a feature row starts (see feature_names): a candidate's
+# one-hot features are set by index into a zero row, not listed one by one.
+_CLASS_INDEX = {c: i for i, c in enumerate(SPAN_CLASSES)}
+_TARGET_OFFSET = {t: i * len(SPAN_CLASSES) for i, t in enumerate(TARGETS)}
+_CLASS_OFFSET = len(TARGETS) * len(SPAN_CLASSES)
+_FIRST_OFFSET = _CLASS_OFFSET + len(SPAN_CLASSES)
+_LAST_OFFSET = _FIRST_OFFSET + len(POS_GROUPS)
+_TAIL_OFFSET = _LAST_OFFSET + len(POS_GROUPS)
+_GROUP_INDEX = {g: i for i, g in enumerate(POS_GROUPS)}
+_N_FEATURES = len(feature_names())
 
 
 def _group(tag: str) -> str:
@@ -256,6 +277,7 @@ class _UnitView:
         self.text = unit.text
         self.folded = to_simplified(fold(unit.text)) if len(fold(unit.text)) == len(unit.text) else unit.text
         self.words = _words(unit.text)
+        self.word_at = {w.start: w for w in self.words}
         # Where the question's terms occur in the unit (start offsets, bigram length).
         self.term_hits: list[tuple[int, int, str]] = []
         for t in frame.terms:
@@ -307,24 +329,23 @@ def _candidate(view: _UnitView, frame: QuestionFrame, rank: int, words: Sequence
     folded = view.folded
     span_folded = folded[start:end]
     classes = _classes(words, text)
-    row: list[float] = []
-    for t in TARGETS:
-        row += [1.0 if (frame.target is t and c in classes) else 0.0 for c in SPAN_CLASSES]
-    row += [1.0 if c in classes else 0.0 for c in SPAN_CLASSES]
-    first, last = _group(words[0].tag), _group(words[-1].tag)
-    row += [1.0 if first == g else 0.0 for g in POS_GROUPS]
-    row += [1.0 if last == g else 0.0 for g in POS_GROUPS]
+    row = np.zeros(_N_FEATURES, dtype=np.float32)
+    for c in classes:
+        row[_TARGET_OFFSET[frame.target] + _CLASS_INDEX[c]] = 1.0       # what is asked, and the span has
+        row[_CLASS_OFFSET + _CLASS_INDEX[c]] = 1.0
+    row[_FIRST_OFFSET + _GROUP_INDEX[_group(words[0].tag)]] = 1.0
+    row[_LAST_OFFSET + _GROUP_INDEX[_group(words[-1].tag)]] = 1.0
 
     before, after = folded[:start], folded[end:]
     left_adjacent = _common_suffix(frame.left, before) if frame.left else 0
     left_near = _near_suffix(frame.left, before) if frame.left else 0
     right_adjacent = _common_prefix(frame.right, after) if frame.right else 0
     right_near = _near_prefix(frame.right, after) if frame.right else 0
-    subject = frame.left.removesuffix("是").removesuffix("为")
+    subject = frame.subject
     subject_after = _near_prefix(subject[-8:], after.lstrip("是为").lstrip(), slack=2) if len(subject) >= 2 else 0
     head_after = 1.0 if frame.head and after.startswith(frame.head) else 0.0
     head_inside = 1.0 if frame.head and span_folded.endswith(frame.head) else 0.0
-    row += [min(left_adjacent, 6) / 6, min(left_near, 6) / 6, min(right_adjacent, 6) / 6, min(right_near, 6) / 6,
+    tail = [min(left_adjacent, 6) / 6, min(left_near, 6) / 6, min(right_adjacent, 6) / 6, min(right_near, 6) / 6,
             min(subject_after, 6) / 6, head_after, head_inside]
 
     near: set[str] = set()
@@ -336,34 +357,35 @@ def _candidate(view: _UnitView, frame: QuestionFrame, rank: int, words: Sequence
         nearest = min(nearest, distance)
         if distance <= NEAR_CHARS:
             near.add(t)
-    row += [len(near) / max(len(frame.terms), 1), 1.0 / (1.0 + nearest)]
+    tail += [len(near) / max(len(frame.terms), 1), 1.0 / (1.0 + nearest)]
 
-    content = [ch for ch in span_folded if not _PUNCT.match(ch)]
+    content = _PUNCT.sub("", span_folded)
     repeated = sum(ch in frame.chars for ch in content) / max(len(content), 1)
-    inside = 1.0 if content and "".join(content) in "".join(frame.left + frame.right) else 0.0
-    row += [repeated, inside]
+    inside = 1.0 if content and content in frame.around else 0.0
+    tail += [repeated, inside]
 
     length = len(content)
     n_words = len(words)
-    row += [length / 10, math.log1p(length), 1.0 if length == 1 else 0.0,
-            1.0 if n_words == 1 else 0.0, 1.0 if n_words == 2 else 0.0, 1.0 if n_words == 3 else 0.0,
-            1.0 if n_words >= 4 else 0.0]
+    tail += [length / 10, math.log1p(length), 1.0 if length == 1 else 0.0,
+             1.0 if n_words == 1 else 0.0, 1.0 if n_words == 2 else 0.0, 1.0 if n_words == 3 else 0.0,
+             1.0 if n_words >= 4 else 0.0]
     clause_start = not before or bool(_CLAUSE_BREAK.match(before[-1])) or before[-1].isspace()
     clause_end = not after or bool(_CLAUSE_BREAK.match(after[0])) or after[0].isspace()
-    row += [float(clause_start), float(clause_end), float(clause_start and clause_end),
-            1.0 if before.endswith(_COPULA_BEFORE) else 0.0, 1.0 if after.startswith("的") else 0.0,
-            1.0 if "quoted" in classes else 0.0, 1.0 if _cuts_measure(view.words, words[-1]) else 0.0]
-    row += [view.unit.evidence, view.unit.lexical, 1.0 if rank == 0 else 0.0, 1.0 if rank == 1 else 0.0,
-            1.0 if rank >= 2 else 0.0, 1.0]
-    return SpanCandidate(rank, start, end, text, np.asarray(row, dtype=np.float32))
+    tail += [float(clause_start), float(clause_end), float(clause_start and clause_end),
+             1.0 if before.endswith(_COPULA_BEFORE) else 0.0, 1.0 if after.startswith("的") else 0.0,
+             1.0 if "quoted" in classes else 0.0, 1.0 if _cuts_measure(view, words[-1]) else 0.0]
+    tail += [view.unit.evidence, view.unit.lexical, 1.0 if rank == 0 else 0.0, 1.0 if rank == 1 else 0.0,
+             1.0 if rank >= 2 else 0.0, 1.0]
+    row[_TAIL_OFFSET:] = tail
+    return SpanCandidate(rank, start, end, text, row)
 
 
-def _cuts_measure(words: Sequence[Word], last: Word) -> bool:
+def _cuts_measure(view: _UnitView, last: Word) -> bool:
     """Whether the span ends on a numeral whose measure word or unit follows
     outside it ("12" of "12座")."""
     if _group(last.tag) != "m":
         return False
-    following = next((w for w in words if w.start == last.end), None)
+    following = view.word_at.get(last.end)
     return following is not None and _group(following.tag) in ("q", "m") and not _DIGIT.fullmatch(following.text)
 
 

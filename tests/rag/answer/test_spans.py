@@ -30,6 +30,24 @@ def test_the_fitted_weights_match_the_features():
     assert weights is not None and len(weights) == len(feature_names())
 
 
+def test_a_candidates_feature_row_says_what_the_span_is_and_where_it_stands():
+    question, sentence = "黄河全长多少公里？", "黄河是中国第二长河，全长约5464公里。"
+    rows = {c.text: dict(zip(feature_names(), c.features.tolist()))
+            for c in candidate_spans(question, [UnitContext(sentence, 1.2, 0.6)])}
+    number, with_unit = rows["5464"], rows["5464公里"]
+    # one-hot blocks: the kind asked for (多少: a number) met by the span's kind, its first and last word
+    for row, last in ((number, "last=m"), (with_unit, "last=q")):
+        on = {name for name, value in row.items() if value == 1.0 and name.startswith(("target=", "first=", "last="))}
+        assert on == {"target=number&number", "first=m", last}
+        assert row["class=number"] == 1.0 and row["class=noun"] == 0.0
+        assert row["evidence"] == pytest.approx(1.2) and row["lexical"] == pytest.approx(0.6)
+        assert (row["unit_rank_0"], row["unit_rank_2plus"], row["bias"]) == (1.0, 0.0, 1.0)
+    assert number["cuts_measure"] == 1.0 and with_unit["cuts_measure"] == 0.0      # "5464" leaves 公里 outside
+    assert number["right_adjacent"] > 0 and with_unit["right_adjacent"] == 0.0     # 公里 follows "5464" as asked
+    assert number["repeats_question"] == 0.0 and with_unit["repeats_question"] > 0  # 公里 is the question's word
+    assert (number["words_1"], with_unit["words_2"], with_unit["clause_end"]) == (1.0, 1.0, 1.0)
+
+
 def test_every_candidate_is_a_span_of_its_sentence_with_no_particle_at_an_edge():
     sentence = essay_sentence("全面建设小康社会的宏伟目标")
     spans = candidate_spans("党的代表大会提出了什么宏伟目标？", [UnitContext(sentence, 1.2, 0.6)])
