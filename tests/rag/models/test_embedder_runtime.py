@@ -186,7 +186,7 @@ def test_a_runtime_below_the_cosine_floor_is_refused(onnx_embedder, torch_embedd
     bad = _Perturbed(onnx_embedder.backend)
     assert verify(bad, reference) < MIN_COSINE
 
-    monkeypatch.setattr(embedder_module, "_load_candidate", lambda runtime, source, path, fp32: (bad, reference))
+    monkeypatch.setattr(embedder_module, "_load_candidate", lambda runtime, source, path, fp32, threads=1: (bad, reference))
     monkeypatch.setattr(TorchBackend, "load", classmethod(lambda cls, source, bf16=False: torch_embedder.backend))
     # No earlier verification to lean on, and a record of each one remembered.
     remembered = []
@@ -227,6 +227,53 @@ def test_concurrent_calls_give_the_sequential_vectors(onnx_embedder):
         t.join()
     for want, have in zip(expected, got):
         np.testing.assert_allclose(have, want, atol=1e-6)
+
+
+def test_the_wide_session_gives_the_one_core_sessions_vectors(onnx_embedder):
+    backend = onnx_embedder.backend
+    if not backend.wide:
+        pytest.skip("one usable core: no session spreads a pass over several")
+    for texts in (QUERIES[:1], QUERIES, PASSAGES):
+        for _, batch in backend.plan([onnx_embedder.query_prefix + t for t in texts], 64):
+            np.testing.assert_allclose(backend.run(batch, wide=True), backend.run(batch), atol=1e-6)
+
+
+class _WideBackend:
+    """Records whether each pass ran wide; a pass of the text "hold" waits for ``release``."""
+
+    runtime, concurrent, dim, wide = "wide", True, 4, True
+
+    def __init__(self) -> None:
+        self.passes: list[tuple[object, bool]] = []
+        self.holding = threading.Event()
+        self.release = threading.Event()
+
+    def plan(self, texts, batch_size):
+        return [([i], texts[i]) for i in range(len(texts))]
+
+    def run(self, batch, wide=False):
+        self.passes.append((batch, wide))
+        if batch == "hold":
+            self.holding.set()
+            self.release.wait(10)
+            self.passes.append(("held until released", wide))
+        return np.ones((1, self.dim), dtype=np.float32)
+
+
+def test_a_lone_question_runs_on_every_core_and_one_beside_another_pass_on_one():
+    backend = _WideBackend()
+    emb = Embedder(backend, name="wide", query_prefix="", passage_prefix="", batch_size=1, threads=2)
+    emb.embed_queries(["alone"])
+    assert backend.passes == [("alone", True)]
+    # a call of several batches spreads them over the passes, never wide: "hold" keeps one core
+    busy = threading.Thread(target=emb.embed_passages, args=(["hold", "next"],))
+    busy.start()
+    assert backend.holding.wait(10)
+    emb.embed_queries(["beside"])        # one core is taken: a pass on the other, without waiting
+    backend.release.set()
+    busy.join()
+    assert ("hold", False) in backend.passes and ("next", False) in backend.passes
+    assert backend.passes.index(("beside", False)) < backend.passes.index(("held until released", False))
 
 
 class _CountingBackend:
