@@ -425,21 +425,25 @@ class OnnxBackend:
                  intra_threads: int = 1, wide_threads: int = 0) -> None:
         from tokenizers import Tokenizer
 
-        # The sessions load (~0.4 s each) with the GIL released, and the tokenizer
+        # The session loads (~0.4 s) with the GIL released, and the tokenizer
         # (~1 s: the 17 MB tokenizer.json, 250k pieces) holds it: loading them
-        # side by side takes the sessions off a cold start.
-        with ThreadPoolExecutor(2, thread_name_prefix="onnx-load") as pool:
+        # side by side takes the session off a cold start.
+        with ThreadPoolExecutor(1, thread_name_prefix="onnx-load") as pool:
             # One thread per pass: parallelism comes from passes running side
             # by side, which do not wait on each other.
             session = pool.submit(_onnx_session, onnx_file, intra_threads)
-            # A pass on every core, for a question that finds the cores free
-            # (Embedder._run_alone): one query of 15 tokens took 12.8 ms on 2
-            # threads, 20.6 ms on one (2-core AMX Xeon).
-            wide = pool.submit(_onnx_session, onnx_file, wide_threads) if wide_threads > 1 else None
             self.tokenizer = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
             self.session = session.result()
-            self.wide_session = wide.result() if wide is not None else None
-        self.wide = self.wide_session is not None
+        # A pass on every core, for a question that finds the cores free
+        # (Embedder._run_alone): one query of 15 tokens took 12.8 ms on 2
+        # threads, 20.6 ms on one (2-core AMX Xeon). Loaded after the rest, in
+        # the background: loaded beside them it made a cold `rag ask` ~0.3 s slower.
+        self.wide_session = None
+        self._wide_loader: threading.Thread | None = None
+        if wide_threads > 1:
+            self._wide_loader = threading.Thread(target=self._load_wide, args=(onnx_file, wide_threads),
+                                                 name="onnx-wide-load")
+            self._wide_loader.start()
         self.tokenizer.no_padding()
         self.tokenizer.enable_truncation(_max_seq_length(model_dir))
         self.pad_id = _pad_id(model_dir, self.tokenizer)
@@ -454,6 +458,24 @@ class OnnxBackend:
 
     def lengths(self, texts: Sequence[str]) -> list[int]:
         return [len(e.ids) for e in self.tokenizer.encode_batch(list(texts))]
+
+    @property
+    def wide(self) -> bool:
+        """Whether the session spreading one pass over every core is loaded."""
+        return self.wide_session is not None
+
+    def wait_for_wide(self, timeout: float | None = None) -> bool:
+        """Wait for the wide session's background load; whether it loaded."""
+        if self._wide_loader is not None:
+            self._wide_loader.join(timeout)
+        return self.wide
+
+    def _load_wide(self, onnx_file: Path, threads: int) -> None:
+        try:
+            self.wide_session = _onnx_session(onnx_file, threads)
+        except Exception as exc:  # a question then runs on one core, as every other pass does
+            log.warning("ONNX session on %d threads not loaded (%s: %s); questions run on one core",
+                        threads, type(exc).__name__, exc)
 
     def run(self, batch: object, wide: bool = False) -> np.ndarray:
         """One batch's unit vectors; ``wide``: on the session that spreads
