@@ -15,6 +15,8 @@ Runtimes (``Config.embed_runtime``, :class:`~rag.config.EmbedRuntime`):
   to ``embed_threads`` passes (default: the usable cores) run at once: on 2
   shared cores this beat one pass on 2 threads, whose threads wait for each
   other whenever another process takes a core (README, "Embedding speed").
+  A lone question that finds every pass slot free runs on a second session
+  spreading its one pass over all the cores (``Embedder._run_alone``).
 * ``torch-bf16``: torch with bfloat16 weights, fast only where AMX exists
   (bench.embed: 3.6x the fp32 baseline on a 2-core AMX Xeon, where
   autocast gave 2.4x; autocast was 5.9x slower than fp32 on an AVX2-only
