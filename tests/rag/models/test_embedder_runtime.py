@@ -186,7 +186,8 @@ def test_a_runtime_below_the_cosine_floor_is_refused(onnx_embedder, torch_embedd
     bad = _Perturbed(onnx_embedder.backend)
     assert verify(bad, reference) < MIN_COSINE
 
-    monkeypatch.setattr(embedder_module, "_load_candidate", lambda runtime, source, path, fp32, threads=1: (bad, reference))
+    monkeypatch.setattr(embedder_module, "_load_candidate",
+                        lambda runtime, source, path, fp32, threads=1: (bad, reference))
     monkeypatch.setattr(TorchBackend, "load", classmethod(lambda cls, source, bf16=False: torch_embedder.backend))
     # No earlier verification to lean on, and a record of each one remembered.
     remembered = []
