@@ -88,7 +88,7 @@ def build_index(config: Config, *, full: bool = False, documents: Sequence[Docum
                              + (f" ({reason})" if reason else "")
                              + ": add .txt, .md, .pdf, .docx or .html files, then rebuild")
 
-        chosen = embedder is None        # else the caller's embedder does all the work
+        picks_embedder = embedder is None        # else the caller's embedder does all the work
         with stats.timing(Step.EMBEDDER):
             # the question embedder: same model, name and vectors as the bulk one, and loaded fast
             embedder = embedder or Embedder.from_config(config)
@@ -104,7 +104,7 @@ def build_index(config: Config, *, full: bool = False, documents: Sequence[Docum
             raise BuildError(f"the documents in {config.corpus_dir} contain no text to index: "
                              "add documents with text, then rebuild")
         if any(part.vectors is None for part in parts):
-            if chosen:
+            if picks_embedder:
                 with stats.timing(Step.EMBEDDER):
                     embedder = Embedder.for_texts(config, _texts_to_embed(parts).all)
             with stats.timing(Step.EMBED):
