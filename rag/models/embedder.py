@@ -16,7 +16,8 @@ Runtimes (``Config.embed_runtime``, :class:`~rag.config.EmbedRuntime`):
   shared cores this beat one pass on 2 threads, whose threads wait for each
   other whenever another process takes a core (README, "Embedding speed").
   A lone question that finds every pass slot free runs on a second session
-  spreading its one pass over all the cores (``Embedder._run_alone``).
+  spreading its one pass over all the cores (``Embedder._run_alone``; loaded
+  in the background when the first question comes).
 * ``torch-bf16``: torch with bfloat16 weights, fast only where AMX exists
   (bench.embed: 3.6x the fp32 baseline on a 2-core AMX Xeon, where
   autocast gave 2.4x; autocast was 5.9x slower than fp32 on an AVX2-only
@@ -234,7 +235,8 @@ class Embedder:
     def embed_queries(self, texts: Sequence[str], batch_size: int | None = None) -> np.ndarray:
         """(n, dim) float32 unit vectors of questions, at most ``batch_size``
         (default: the configured one) texts per forward pass."""
-        return self._embed([self.query_prefix + t for t in texts], batch_size or self.batch_size, None)
+        return self._embed([self.query_prefix + t for t in texts], batch_size or self.batch_size, None,
+                           question=len(texts) == 1)
 
     def embed_passages(self, texts: Sequence[str],
                        progress: Callable[[int, int], None] | None = None) -> np.ndarray:
@@ -242,7 +244,8 @@ class Embedder:
         is called with (done, total) after each batch."""
         return self._embed([self.passage_prefix + t for t in texts], self.batch_size, progress)
 
-    def _embed(self, texts: list[str], batch_size: int, progress: Callable[[int, int], None] | None) -> np.ndarray:
+    def _embed(self, texts: list[str], batch_size: int, progress: Callable[[int, int], None] | None,
+               question: bool = False) -> np.ndarray:
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
         if not texts:
             return out
@@ -250,12 +253,10 @@ class Embedder:
         # little waste; at least one batch per pass that may run at once.
         batch_size = max(1, min(batch_size, -(-len(texts) // self.threads)))
         batches = self.backend.plan(texts, batch_size)
-        if len(batches) == 1:
+        if question:
             alone = self._run_alone(batches[0][1])
             if alone is not None:
                 out[batches[0][0]] = alone
-                if progress is not None:
-                    progress(len(texts), len(texts))
                 return out
         futures: list[Future] = []
         if self._pool is not None and len(batches) > 1:
@@ -280,11 +281,11 @@ class Embedder:
             return self.backend.run(payload)
 
     def _run_alone(self, payload: object) -> np.ndarray | None:
-        """``payload`` on every core at once, when no other pass runs (a
-        question while nothing else is embedded: the ONNX backend's wide
-        session); None when another pass holds a slot, or the backend has no
-        wide pass."""
-        if self.threads < 2 or not getattr(self.backend, "wide", False):
+        """A lone question's ``payload`` on every core at once, when no
+        other pass runs (the ONNX backend's wide session); None when another
+        pass holds a slot, or the backend has no wide pass (yet)."""
+        wide_ready = getattr(self.backend, "wide_ready", None)
+        if self.threads < 2 or wide_ready is None or not wide_ready():
             return None
         held = 0
         try:
@@ -438,14 +439,14 @@ class OnnxBackend:
             self.session = session.result()
         # A pass on every core, for a question that finds the cores free
         # (Embedder._run_alone): one query of 15 tokens took 12.8 ms on 2
-        # threads, 20.6 ms on one (2-core AMX Xeon). Loaded after the rest, in
-        # the background: loaded beside them it made a cold `rag ask` ~0.3 s slower.
+        # threads, 20.6 ms on one (2-core AMX Xeon). Loaded in the background
+        # when the first question comes (wide_ready), not here: beside the
+        # rest it made a cold `rag ask` ~0.3 s slower, and a build, which
+        # embeds no questions, would hold its ~80 MB for nothing.
         self.wide_session = None
         self._wide_loader: threading.Thread | None = None
-        if wide_threads > 1:
-            self._wide_loader = threading.Thread(target=self._load_wide, args=(onnx_file, wide_threads),
-                                                 name="onnx-wide-load")
-            self._wide_loader.start()
+        self._wide_args = (onnx_file, wide_threads)
+        self._wide_lock = threading.Lock()
         self.tokenizer.no_padding()
         self.tokenizer.enable_truncation(_max_seq_length(model_dir))
         self.pad_id = _pad_id(model_dir, self.tokenizer)
@@ -461,16 +462,23 @@ class OnnxBackend:
     def lengths(self, texts: Sequence[str]) -> list[int]:
         return [len(e.ids) for e in self.tokenizer.encode_batch(list(texts))]
 
-    @property
-    def wide(self) -> bool:
-        """Whether the session spreading one pass over every core is loaded."""
+    def wide_ready(self) -> bool:
+        """Whether the session spreading one pass over every core is
+        loaded; the first call starts loading it in the background."""
+        if self.wide_session is None and self._wide_loader is None and self._wide_args[1] > 1:
+            with self._wide_lock:
+                if self._wide_loader is None:
+                    self._wide_loader = threading.Thread(target=self._load_wide, args=self._wide_args,
+                                                         name="onnx-wide-load")
+                    self._wide_loader.start()
         return self.wide_session is not None
 
     def wait_for_wide(self, timeout: float | None = None) -> bool:
-        """Wait for the wide session's background load; whether it loaded."""
+        """Start the wide session's load if need be, and wait for it; whether it loaded."""
+        self.wide_ready()
         if self._wide_loader is not None:
             self._wide_loader.join(timeout)
-        return self.wide
+        return self.wide_session is not None
 
     def _load_wide(self, onnx_file: Path, threads: int) -> None:
         try:

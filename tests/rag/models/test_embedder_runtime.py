@@ -242,7 +242,7 @@ def test_the_wide_session_gives_the_one_core_sessions_vectors(onnx_embedder):
 class _WideBackend:
     """Records whether each pass ran wide; a pass of the text "hold" waits for ``release``."""
 
-    runtime, concurrent, dim, wide = "wide", True, 4, True
+    runtime, concurrent, dim = "wide", True, 4
 
     def __init__(self) -> None:
         self.passes: list[tuple[object, bool]] = []
@@ -251,6 +251,9 @@ class _WideBackend:
 
     def plan(self, texts, batch_size):
         return [([i], texts[i]) for i in range(len(texts))]
+
+    def wide_ready(self):
+        return True
 
     def run(self, batch, wide=False):
         self.passes.append((batch, wide))
@@ -266,6 +269,11 @@ def test_a_lone_question_runs_on_every_core_and_one_beside_another_pass_on_one()
     emb = Embedder(backend, name="wide", query_prefix="", passage_prefix="", batch_size=1, threads=2)
     emb.embed_queries(["alone"])
     assert backend.passes == [("alone", True)]
+    emb.embed_queries(["two", "terms"], batch_size=8)     # not a question: the passes as always
+    emb.embed_passages(["one passage"])
+    assert sorted(backend.passes[1:3]) == [("terms", False), ("two", False)]
+    assert backend.passes[3:] == [("one passage", False)]
+    backend.passes.clear()
     # a call of several batches spreads them over the passes, never wide: "hold" keeps one core
     busy = threading.Thread(target=emb.embed_passages, args=(["hold", "next"],))
     busy.start()
