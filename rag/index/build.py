@@ -31,7 +31,7 @@ import json
 import logging
 import time
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Iterator, Sequence
@@ -104,11 +104,12 @@ def build_index(config: Config, *, full: bool = False, documents: Sequence[Docum
             raise BuildError(f"the documents in {config.corpus_dir} contain no text to index: "
                              "add documents with text, then rebuild")
         if any(part.vectors is None for part in parts):
+            new_texts = _texts_to_embed(parts)
             if picks_embedder:
                 with stats.timing(Step.EMBEDDER):
-                    embedder = Embedder.for_texts(config, _texts_to_embed(parts).all)
+                    embedder = Embedder.for_texts(config, new_texts.all)
             with stats.timing(Step.EMBED):
-                _embed_new(parts, _passage_embedder(config, embedder), staging, staged, config, stats,
+                _embed_new(parts, new_texts, _passage_embedder(config, embedder), staging, staged, config, stats,
                            report_progress)
 
         report_progress(BuildProgress(Stage.PUBLISH, 0, 1))
@@ -250,15 +251,15 @@ def _chunk(doc: Document, config: Config, first_id: int, indexed_at: str) -> _Do
     return _DocumentPart(entry, chunks, spans, clause_spans, sentence_texts=texts, clause_texts=clause_texts)
 
 
-def _embed_new(parts: list[_DocumentPart], embedder: TextEmbedder, staging: Staging,
+def _embed_new(parts: list[_DocumentPart], texts: _NewTexts, embedder: TextEmbedder, staging: Staging,
                staged: dict[bytes, np.ndarray], config: Config, stats: BuildStats,
                report_progress: ProgressFn) -> None:
-    """Embed the chunks, sentences and clauses of every new part as one
-    stream (see the module docstring) and fill in the parts' vectors.
+    """Embed the chunks, sentences and clauses of every new part
+    (``texts``, from :func:`_texts_to_embed`) as one stream (see the module
+    docstring) and fill in the parts' vectors.
     Overlapping chunks repeat sentences, and documents repeat text: each
     distinct text is embedded once."""
     new = [part for part in parts if part.sentence_texts is not None]
-    texts = _texts_to_embed(new)
     n_chunks, n_texts = len(texts.passages), len(texts.passages) + len(texts.sentences)
 
     def encode(batch: list[str], within) -> np.ndarray:
@@ -296,10 +297,10 @@ class _NewTexts:
     passages: list[str]
     sentences: list[str]
     clauses: list[str]
+    all: list[str] = field(init=False)       # the three, in that order
 
-    @property
-    def all(self) -> list[str]:
-        return self.passages + self.sentences + self.clauses
+    def __post_init__(self) -> None:
+        self.all = self.passages + self.sentences + self.clauses
 
 
 def _texts_to_embed(parts: list[_DocumentPart]) -> _NewTexts:

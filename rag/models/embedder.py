@@ -187,7 +187,7 @@ class Embedder:
             loaded = _CACHE.get(cls._cache_key(config, bulk_order))
         if loaded is not None:
             return loaded
-        tokens = question.count_tokens([question.passage_prefix + t for t in texts], stop_at=BULK_MIN_TOKENS)
+        tokens = question.count_tokens(texts, stop_at=BULK_MIN_TOKENS, prefix=question.passage_prefix)
         if tokens < BULK_MIN_TOKENS:
             log.info("embedding %d texts (%d tokens) with the question runtime %s: too few to repay loading %s",
                      len(texts), tokens, question.runtime, bulk_order[0])
@@ -222,12 +222,12 @@ class Embedder:
         embedder.choice = why
         return embedder
 
-    def count_tokens(self, texts: Sequence[str], stop_at: int | None = None) -> int:
-        """Tokens in ``texts`` (as given: add the prefix first), counted a
+    def count_tokens(self, texts: Sequence[str], stop_at: int | None = None, prefix: str = "") -> int:
+        """Tokens in ``texts``, each with ``prefix`` before it, counted a
         slice at a time and no further once ``stop_at`` is reached."""
         total = 0
         for start in range(0, len(texts), COUNT_SLICE):
-            total += sum(self.backend.lengths(texts[start:start + COUNT_SLICE]))
+            total += sum(self.backend.lengths([prefix + t for t in texts[start:start + COUNT_SLICE]]))
             if stop_at is not None and total >= stop_at:
                 break
         return total

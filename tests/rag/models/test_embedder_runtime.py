@@ -86,6 +86,7 @@ def test_token_counts_match_the_tokenizer_and_stop_once_the_limit_is_reached(onn
     texts = [onnx_embedder.passage_prefix + t for t in PASSAGES] * 200        # 1,200 texts: five slices
     lengths = [len(e.ids) for e in onnx_embedder.backend.tokenizer.encode_batch(texts[:len(PASSAGES)])]
     assert onnx_embedder.count_tokens(texts) == sum(lengths) * 200
+    assert onnx_embedder.count_tokens(PASSAGES * 200, prefix=onnx_embedder.passage_prefix) == sum(lengths) * 200
     assert torch_embedder.count_tokens(texts[:len(PASSAGES)]) == sum(lengths)    # the same tokenizer either way
     # a slice at a time: counting stops at the first slice that reaches the limit
     per_slice = sum(lengths) * embedder_module.COUNT_SLICE // len(PASSAGES)
